@@ -1,10 +1,12 @@
 // Package vfs is the small file-system interface that every opencmq file goes through.
 //
 // Storage code never calls package os directly; it takes an FS. Production code uses
-// Default (the real file system); tests use NewCrashableMem, an in-memory file system that
-// can simulate a power loss: after Crash, a file keeps only the bytes that were synced plus
-// a random prefix of the ones that were not, and a directory entry that was created, removed
-// or renamed without a SyncDir may or may not have survived.
+// Default (the real file system); tests use NewMem, an in-memory file system that can
+// simulate a power loss: MemFS.CrashClone returns the state the disk could be in if the
+// power failed now, where a file keeps the bytes that were synced plus a random prefix of
+// the ones appended since, and a directory entry that was created, removed or renamed
+// without a SyncDir may or may not have survived. MemFS.InjectError makes chosen
+// operations fail, to test error paths.
 //
 // # Durability contract
 //
@@ -35,7 +37,7 @@ type File interface {
 	Truncate(size int64) error
 	// Size reports the current size of the file.
 	Size() (int64, error)
-	// Seek sets the offset of the next Write (only io.SeekStart and io.SeekEnd are used).
+	// Seek sets the offset of the next Write (io.SeekStart, io.SeekCurrent or io.SeekEnd).
 	Seek(offset int64, whence int) (int64, error)
 }
 
