@@ -1,0 +1,310 @@
+package engine
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// CommandType names a state change.
+type CommandType uint8
+
+// Command types. Their numeric values are part of the journal and raft log format; never
+// renumber them.
+const (
+	CmdCreateQueue        CommandType = 1
+	CmdSetQueueAttributes CommandType = 2
+	CmdDeleteQueue        CommandType = 3
+	CmdSend               CommandType = 4
+	CmdReceive            CommandType = 5
+	CmdDelete             CommandType = 6
+	CmdChangeVisibility   CommandType = 7
+	CmdRewind             CommandType = 8
+	CmdUnbindDeadLetter   CommandType = 9
+	CmdTick               CommandType = 10
+)
+
+var commandNames = map[CommandType]string{
+	CmdCreateQueue: "CreateQueue", CmdSetQueueAttributes: "SetQueueAttributes",
+	CmdDeleteQueue: "DeleteQueue", CmdSend: "Send", CmdReceive: "Receive", CmdDelete: "Delete",
+	CmdChangeVisibility: "ChangeVisibility", CmdRewind: "Rewind",
+	CmdUnbindDeadLetter: "UnbindDeadLetter", CmdTick: "Tick",
+}
+
+func (t CommandType) String() string {
+	if s, ok := commandNames[t]; ok {
+		return s
+	}
+	return fmt.Sprintf("CommandType(%d)", uint8(t))
+}
+
+// Command is one state change with every input it needs, including the time: applying the
+// same commands in the same order gives the same state and results on every replica.
+// Which fields are used depends on Type.
+type Command struct {
+	Type CommandType
+	// Now is the time the command was accepted, unix milliseconds, stamped by the node that
+	// accepted it. Apply uses no other clock.
+	Now       int64
+	Namespace string
+	Queue     string
+
+	Attrs  QueueAttributes      // CreateQueue
+	Update QueueAttributeUpdate // SetQueueAttributes
+
+	Bodies       [][]byte // Send: 1..MaxBatch bodies
+	DelaySeconds int64    // Send
+
+	MaxMessages int // Receive: 1..MaxBatch
+
+	Handles           []string // Delete: 1..MaxBatch; ChangeVisibility: exactly 1
+	VisibilitySeconds int64    // ChangeVisibility
+
+	StartConsumeTime int64 // Rewind: unix seconds
+}
+
+// commandFormatVersion is the first byte of every encoded command. Part of the log format.
+const commandFormatVersion = 1
+
+// ErrBadCommand is returned by DecodeCommand for bytes that are not a valid command.
+var ErrBadCommand = errors.New("engine: malformed command")
+
+// AppendEncode appends the binary encoding of c to dst and returns it.
+func (c *Command) AppendEncode(dst []byte) []byte {
+	dst = append(dst, commandFormatVersion, byte(c.Type))
+	dst = binary.AppendVarint(dst, c.Now)
+	dst = appendString(dst, c.Namespace)
+	dst = appendString(dst, c.Queue)
+	switch c.Type {
+	case CmdCreateQueue:
+		dst = appendAttrs(dst, &c.Attrs)
+	case CmdSetQueueAttributes:
+		dst = appendUpdate(dst, &c.Update)
+	case CmdSend:
+		dst = binary.AppendVarint(dst, c.DelaySeconds)
+		dst = binary.AppendUvarint(dst, uint64(len(c.Bodies)))
+		for _, b := range c.Bodies {
+			dst = appendBytes(dst, b)
+		}
+	case CmdReceive:
+		dst = binary.AppendUvarint(dst, uint64(c.MaxMessages))
+	case CmdDelete, CmdChangeVisibility:
+		dst = binary.AppendVarint(dst, c.VisibilitySeconds)
+		dst = binary.AppendUvarint(dst, uint64(len(c.Handles)))
+		for _, h := range c.Handles {
+			dst = appendString(dst, h)
+		}
+	case CmdRewind:
+		dst = binary.AppendVarint(dst, c.StartConsumeTime)
+	}
+	return dst
+}
+
+// DecodeCommand decodes one command. The returned command's byte slices alias b.
+func DecodeCommand(b []byte) (*Command, error) {
+	d := decoder{b: b}
+	if d.byte() != commandFormatVersion {
+		return nil, fmt.Errorf("%w: unknown format version", ErrBadCommand)
+	}
+	c := &Command{Type: CommandType(d.byte())}
+	c.Now = d.varint()
+	c.Namespace = d.string()
+	c.Queue = d.string()
+	switch c.Type {
+	case CmdCreateQueue:
+		d.attrs(&c.Attrs)
+	case CmdSetQueueAttributes:
+		d.update(&c.Update)
+	case CmdSend:
+		c.DelaySeconds = d.varint()
+		n := d.count()
+		c.Bodies = make([][]byte, 0, n)
+		for i := 0; i < n && d.err == nil; i++ {
+			c.Bodies = append(c.Bodies, d.bytes())
+		}
+	case CmdReceive:
+		n := d.uvarint()
+		if n > 1<<20 {
+			d.fail("receive count")
+		}
+		c.MaxMessages = int(n)
+	case CmdDelete, CmdChangeVisibility:
+		c.VisibilitySeconds = d.varint()
+		n := d.count()
+		c.Handles = make([]string, 0, n)
+		for i := 0; i < n && d.err == nil; i++ {
+			c.Handles = append(c.Handles, d.string())
+		}
+	case CmdRewind:
+		c.StartConsumeTime = d.varint()
+	case CmdDeleteQueue, CmdUnbindDeadLetter, CmdTick:
+	default:
+		return nil, fmt.Errorf("%w: unknown type %d", ErrBadCommand, c.Type)
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if len(d.b) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrBadCommand, len(d.b))
+	}
+	return c, nil
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+func appendBytes(dst, b []byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(b)))
+	return append(dst, b...)
+}
+
+func appendAttrs(dst []byte, a *QueueAttributes) []byte {
+	for _, v := range [...]int64{a.MaxMsgHeapNum, a.PollingWaitSeconds, a.VisibilityTimeout, a.MaxMsgSize, a.MsgRetentionSeconds, a.RewindSeconds} {
+		dst = binary.AppendVarint(dst, v)
+	}
+	return appendPolicy(dst, a.DeadLetter)
+}
+
+func appendPolicy(dst []byte, p *DeadLetterPolicy) []byte {
+	if p == nil {
+		return append(dst, 0)
+	}
+	dst = append(dst, 1)
+	dst = appendString(dst, p.Queue)
+	dst = binary.AppendVarint(dst, int64(p.Policy))
+	dst = binary.AppendVarint(dst, p.MaxReceiveCount)
+	return binary.AppendVarint(dst, p.MaxTimeToLive)
+}
+
+func appendUpdate(dst []byte, u *QueueAttributeUpdate) []byte {
+	fields := u.fields()
+	var mask byte
+	for i, f := range fields {
+		if *f != nil {
+			mask |= 1 << i
+		}
+	}
+	if u.ClearDeadLetter {
+		mask |= 1 << 7
+	}
+	dst = append(dst, mask)
+	for _, f := range fields {
+		if *f != nil {
+			dst = binary.AppendVarint(dst, **f)
+		}
+	}
+	return appendPolicy(dst, u.DeadLetter)
+}
+
+// fields lists the optional integer attributes in their encoding order.
+func (u *QueueAttributeUpdate) fields() [6]**int64 {
+	return [6]**int64{&u.MaxMsgHeapNum, &u.PollingWaitSeconds, &u.VisibilityTimeout, &u.MaxMsgSize, &u.MsgRetentionSeconds, &u.RewindSeconds}
+}
+
+// decoder reads the encoding above; the first error sticks and later reads return zeros.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) fail(what string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: bad %s", ErrBadCommand, what)
+	}
+	d.b = nil
+}
+
+func (d *decoder) byte() byte {
+	if len(d.b) < 1 {
+		d.fail("byte")
+		return 0
+	}
+	v := d.b[0]
+	d.b = d.b[1:]
+	return v
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail("varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail("uvarint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) count() int {
+	n := d.uvarint()
+	// Every element takes at least one byte, so a count above the bytes left is corrupt; this
+	// bounds what a decoder allocates by the size of its input.
+	if n > uint64(len(d.b)) {
+		d.fail("count")
+		return 0
+	}
+	return int(n)
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.fail("length")
+		return nil
+	}
+	v := d.b[:n:n]
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) string() string { return string(d.bytes()) }
+
+func (d *decoder) attrs(a *QueueAttributes) {
+	for _, p := range [...]*int64{&a.MaxMsgHeapNum, &a.PollingWaitSeconds, &a.VisibilityTimeout, &a.MaxMsgSize, &a.MsgRetentionSeconds, &a.RewindSeconds} {
+		*p = d.varint()
+	}
+	a.DeadLetter = d.policy()
+}
+
+func (d *decoder) policy() *DeadLetterPolicy {
+	switch d.byte() {
+	case 0:
+		return nil
+	case 1:
+		p := &DeadLetterPolicy{Queue: d.string()}
+		p.Policy = int(d.varint())
+		p.MaxReceiveCount = d.varint()
+		p.MaxTimeToLive = d.varint()
+		return p
+	default:
+		d.fail("policy flag")
+		return nil
+	}
+}
+
+func (d *decoder) update(u *QueueAttributeUpdate) {
+	mask := d.byte()
+	if mask&0x40 != 0 {
+		d.fail("update mask")
+		return
+	}
+	for i, f := range u.fields() {
+		if mask&(1<<i) != 0 {
+			v := d.varint()
+			*f = &v
+		}
+	}
+	u.ClearDeadLetter = mask&(1<<7) != 0
+	u.DeadLetter = d.policy()
+}

@@ -1,0 +1,494 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/opencmq/opencmq/segment"
+	"github.com/opencmq/opencmq/segment/vfs"
+)
+
+// Options configure an Engine. The zero value is a durable engine on the real file system.
+type Options struct {
+	// FS is the file system; default vfs.Default.
+	FS vfs.FS
+	// Now is the clock that stamps commands; default time.Now. Inject one for tests.
+	Now func() time.Time
+	// Limits bounds names, sizes and counts; zero fields take their defaults.
+	Limits Limits
+	// CheckpointBytes is how much journal accumulates between checkpoints; default 64 MiB.
+	CheckpointBytes int64
+	// SegmentBytes is the segment file size of the journal and the queue logs; default
+	// segment.MaxSegmentBytesDefault.
+	SegmentBytes int64
+	// ManualTick turns off the background scheduler that applies time-driven changes
+	// (visibility expiry, delays, retention, dead letters) when they fall due; the caller
+	// calls Tick instead. For tests with a fake clock. Commands still advance the queues
+	// they touch, so receives see expired leases either way.
+	ManualTick bool
+	// NoSync skips every fsync. Only for tests and benchmarks: nothing is durable.
+	NoSync bool
+	// Logger receives operational messages; default slog.Default().
+	Logger *slog.Logger
+}
+
+// CheckpointBytesDefault is the default journal size between checkpoints.
+const CheckpointBytesDefault = 64 << 20
+
+// maxProposalBatch bounds how many commands share one journal write and fsync.
+const maxProposalBatch = 512
+
+// recCommand is the record type of journal records (part of the on-disk format).
+const recCommand byte = 1
+
+// Engine is an embeddable CMQ queue engine: namespaces of queues, with CMQ's send, receive,
+// delete, delay, visibility, retention, rewind and dead-letter semantics, stored durably in
+// a directory. Every method is safe for concurrent use.
+//
+// Every change is a Command: the engine stamps it with the time, appends it to its journal,
+// fsyncs (commands that arrive together share one fsync), applies it to the state machine
+// and only then returns. A method that returned nil has a durable effect; one that returned
+// ErrOutcomeUnknown may or may not have.
+type Engine struct {
+	opts    Options
+	limits  Limits
+	dir     string
+	journal *segment.Log
+	logger  *slog.Logger
+
+	mu sync.RWMutex // guards sm; the applier holds it to apply, readers to read
+	sm *stateMachine
+
+	proposals chan *proposal
+	applyCh   chan applyBatch
+	kick      chan struct{}
+	stop      chan struct{} // closed by Close
+	applied   chan struct{} // closed when the applier has exited
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+	failed    atomic.Pointer[error]
+
+	waiters         waiters
+	sinceCheckpoint int64 // journal bytes since the last checkpoint; applier only
+}
+
+type proposal struct {
+	cmd  *Command
+	data []byte
+	want bool
+	done chan result
+}
+
+type applyBatch struct {
+	first uint64
+	props []*proposal
+}
+
+// Open opens (or creates) the engine in dir, recovering its state: the last checkpoint plus
+// the journal after it.
+func Open(dir string, opts Options) (*Engine, error) {
+	if opts.FS == nil {
+		opts.FS = vfs.Default
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.CheckpointBytes <= 0 {
+		opts.CheckpointBytes = CheckpointBytesDefault
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	e := &Engine{
+		opts:      opts,
+		limits:    opts.Limits.withDefaults(),
+		dir:       dir,
+		logger:    opts.Logger,
+		proposals: make(chan *proposal, 4*maxProposalBatch),
+		applyCh:   make(chan applyBatch, 4),
+		kick:      make(chan struct{}, 1),
+		stop:      make(chan struct{}),
+		applied:   make(chan struct{}),
+	}
+	e.waiters.m = make(map[string]map[*waiter]struct{})
+	if err := e.recover(); err != nil {
+		if e.sm != nil {
+			e.sm.closeLogs()
+		}
+		if e.journal != nil {
+			e.journal.Close()
+		}
+		return nil, err
+	}
+	e.wg.Add(2)
+	go e.writeLoop()
+	go e.applyLoop()
+	if !opts.ManualTick {
+		e.wg.Add(1)
+		go e.scheduleLoop()
+	}
+	return e, nil
+}
+
+func (e *Engine) recover() error {
+	fs := e.opts.FS
+	if err := fs.MkdirAll(e.dir); err != nil {
+		return err
+	}
+	if err := fs.SyncDir(filepath.Dir(filepath.Clean(e.dir))); err != nil {
+		return err
+	}
+	st := &store{fs: fs, dir: e.dir, segmentBytes: e.opts.SegmentBytes, noSync: e.opts.NoSync}
+	raw, err := readCheckpoint(fs, e.dir)
+	if err != nil {
+		return err
+	}
+	if raw == nil {
+		e.sm = newStateMachine(e.limits, st)
+	} else if e.sm, err = decodeState(raw, e.limits, st); err != nil {
+		return err
+	}
+	// The checkpoint is durable and says these queues are deleted: their data can go.
+	if err := e.removeQueueDirs(e.sm.pendingRemoval); err != nil {
+		return err
+	}
+	e.sm.pendingRemoval = nil
+	e.journal, err = segment.Open(filepath.Join(e.dir, "journal"), segment.Options{
+		FS: fs, MaxSegmentBytes: e.opts.SegmentBytes, NoSync: e.opts.NoSync,
+	})
+	if err != nil {
+		return fmt.Errorf("engine: journal: %w", err)
+	}
+	applied := e.sm.applied
+	switch {
+	case e.journal.LastSeq() < applied:
+		// Everything the journal holds is in the checkpoint; continue numbering after it.
+		if err := e.journal.Reset(applied + 1); err != nil {
+			return err
+		}
+	case e.journal.FirstSeq() > applied+1:
+		return fmt.Errorf("engine: journal starts at %d but the checkpoint covers only up to %d: %w",
+			e.journal.FirstSeq(), applied, segment.ErrCorrupt)
+	}
+	it := e.journal.NewIterator(applied + 1)
+	defer it.Close()
+	for it.Next() {
+		c, err := DecodeCommand(it.Data())
+		if err != nil {
+			return fmt.Errorf("engine: journal record %d: %w", it.Seq(), err)
+		}
+		e.sm.apply(it.Seq(), c, false)
+		e.sinceCheckpoint += int64(len(it.Data()))
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("engine: journal replay: %w", err)
+	}
+	e.sm.woken = nil
+	if e.sm.err != nil {
+		return fmt.Errorf("engine: replay: %w", e.sm.err)
+	}
+	return nil
+}
+
+func (e *Engine) removeQueueDirs(ids []uint64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	for _, id := range ids {
+		if err := e.opts.FS.RemoveAll(e.sm.store.queueDir(id)); err != nil && !vfs.IsNotExist(err) {
+			return err
+		}
+	}
+	err := e.opts.FS.SyncDir(e.sm.store.queuesDir())
+	if vfs.IsNotExist(err) {
+		return nil
+	}
+	return err
+}
+
+// Close stops the engine: commands already accepted are applied, a checkpoint is written,
+// files are closed. Calls in flight return ErrClosed or their result.
+func (e *Engine) Close() error {
+	e.closeOnce.Do(func() {
+		close(e.stop)
+		e.wg.Wait()
+		err := e.fatal()
+		if err == nil {
+			err = e.checkpoint()
+		}
+		if cerr := e.sm.closeLogs(); err == nil {
+			err = cerr
+		}
+		if cerr := e.journal.Close(); err == nil {
+			err = cerr
+		}
+		e.closeErr = err
+	})
+	return e.closeErr
+}
+
+// fatal returns the storage error that stopped the engine, if any.
+func (e *Engine) fatal() error {
+	if p := e.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+func (e *Engine) fail(err error) {
+	if e.failed.CompareAndSwap(nil, &err) {
+		e.logger.Error("engine: storage failure; refusing further commands", "err", err)
+	}
+}
+
+func (e *Engine) nowMs() int64 { return e.opts.Now().UnixMilli() }
+
+// propose hands c to the journal and waits for its result.
+func (e *Engine) propose(ctx context.Context, c *Command, want bool) result {
+	if err := e.fatal(); err != nil {
+		return result{err: ErrInternal}
+	}
+	c.Now = e.nowMs()
+	p := &proposal{cmd: c, data: c.AppendEncode(nil), want: want, done: make(chan result, 1)}
+	select {
+	case e.proposals <- p:
+	case <-e.stop:
+		return result{err: ErrClosed}
+	case <-ctx.Done():
+		return result{err: ctx.Err()}
+	}
+	select {
+	case r := <-p.done:
+		return r
+	case <-ctx.Done():
+		return result{err: ErrOutcomeUnknown}
+	case <-e.applied:
+		select {
+		case r := <-p.done:
+			return r
+		default:
+			return result{err: ErrClosed} // never written: the applier drains all that was
+		}
+	}
+}
+
+// writeLoop appends batches of proposals to the journal, one fsync per batch, and hands
+// them to the applier. While the applier works on one batch, the next one is written.
+func (e *Engine) writeLoop() {
+	defer e.wg.Done()
+	defer close(e.applyCh)
+	datas := make([][]byte, 0, maxProposalBatch)
+	for {
+		var batch []*proposal
+		select {
+		case p := <-e.proposals:
+			batch = append(make([]*proposal, 0, 16), p)
+		case <-e.stop:
+			return
+		}
+	drain:
+		for len(batch) < maxProposalBatch {
+			select {
+			case p := <-e.proposals:
+				batch = append(batch, p)
+			default:
+				break drain
+			}
+		}
+		datas = datas[:0]
+		for _, p := range batch {
+			datas = append(datas, p.data)
+		}
+		first, err := e.journal.AppendBatch(recCommand, datas)
+		if err == nil {
+			err = e.journal.WaitDurable(first + uint64(len(batch)) - 1)
+		}
+		if err != nil {
+			e.fail(err)
+			for _, p := range batch {
+				p.done <- result{err: ErrInternal}
+			}
+			return
+		}
+		e.applyCh <- applyBatch{first: first, props: batch}
+	}
+}
+
+// applyLoop applies durable batches in journal order and answers their callers.
+func (e *Engine) applyLoop() {
+	defer e.wg.Done()
+	defer close(e.applied)
+	var keys []string
+	for b := range e.applyCh {
+		e.mu.Lock()
+		for i, p := range b.props {
+			p.done <- e.sm.apply(b.first+uint64(i), p.cmd, p.want)
+			e.sinceCheckpoint += int64(len(p.data))
+		}
+		keys = keys[:0]
+		for _, q := range e.sm.woken {
+			keys = append(keys, waitKey(q.namespace, q.name))
+		}
+		e.sm.woken = e.sm.woken[:0]
+		smErr := e.sm.err
+		e.mu.Unlock()
+		if smErr != nil {
+			e.fail(smErr)
+		}
+		for _, k := range keys {
+			e.waiters.wake(k)
+		}
+		select {
+		case e.kick <- struct{}{}:
+		default:
+		}
+		if e.sinceCheckpoint >= e.opts.CheckpointBytes && e.fatal() == nil {
+			if err := e.checkpoint(); err != nil {
+				e.fail(fmt.Errorf("checkpoint: %w", err))
+			}
+		}
+	}
+}
+
+// checkpoint writes the state to disk and then drops what it makes unnecessary: journal
+// records it covers, queue log segments below each queue's first message, and directories of
+// deleted queues. Called by the applier, or by Close after it stopped.
+func (e *Engine) checkpoint() error {
+	e.mu.RLock()
+	state := e.sm.encodeState(nil)
+	applied := e.sm.applied
+	removed := append([]uint64(nil), e.sm.pendingRemoval...)
+	type drop struct {
+		q     *queue
+		first uint64
+	}
+	var logs []syncer
+	var drops []drop
+	for _, q := range e.sm.queues {
+		if q.log != nil && q.dirty {
+			logs = append(logs, q.log)
+			q.dirty = false
+		}
+		if q.log != nil && q.log.FirstSeq() < q.first {
+			drops = append(drops, drop{q, q.first})
+		}
+	}
+	e.mu.RUnlock()
+	if err := writeCheckpoint(e.opts.FS, e.dir, logs, state); err != nil {
+		return err
+	}
+	e.sinceCheckpoint = 0
+	if err := e.journal.DropBefore(applied + 1); err != nil {
+		return err
+	}
+	for _, d := range drops {
+		if err := d.q.log.DropBefore(d.first); err != nil && !errors.Is(err, segment.ErrClosed) {
+			return err
+		}
+	}
+	if err := e.removeQueueDirs(removed); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.sm.pendingRemoval = e.sm.pendingRemoval[len(removed):]
+	e.mu.Unlock()
+	return nil
+}
+
+// scheduleLoop proposes a Tick whenever the earliest deadline of any queue has passed.
+func (e *Engine) scheduleLoop() {
+	defer e.wg.Done()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	lastTick := int64(0)
+	for {
+		e.mu.RLock()
+		next := e.sm.nextDeadline()
+		e.mu.RUnlock()
+		wait := time.Hour
+		if next != never {
+			wait = time.Duration(next-e.nowMs()) * time.Millisecond
+			if next == lastTick {
+				// A Tick at this deadline did not clear it (the queue could not make
+				// progress, e.g. a full dead-letter queue): do not spin.
+				wait = max(wait, 100*time.Millisecond)
+			}
+			wait = max(wait, time.Millisecond)
+		}
+		timer.Reset(wait)
+		select {
+		case <-timer.C:
+			if next != never && e.nowMs() >= next {
+				lastTick = next
+				e.propose(context.Background(), &Command{Type: CmdTick}, false)
+			}
+		case <-e.kick:
+			if !timer.Stop() {
+				select {
+				case <-timer.C:
+				default:
+				}
+			}
+		case <-e.stop:
+			return
+		}
+	}
+}
+
+// Tick applies every time-driven change that has fallen due (visibility timeouts, delays,
+// retention, dead letters). The engine does this by itself unless Options.ManualTick is set.
+func (e *Engine) Tick(ctx context.Context) error {
+	return e.propose(ctx, &Command{Type: CmdTick}, false).err
+}
+
+// waiters are the long-polling receivers, by queue.
+type waiters struct {
+	mu sync.Mutex
+	m  map[string]map[*waiter]struct{}
+}
+
+type waiter struct{ ch chan struct{} }
+
+func waitKey(namespace, name string) string { return namespace + "\x00" + nameKey(name) }
+
+func (w *waiters) add(key string) *waiter {
+	wt := &waiter{ch: make(chan struct{})}
+	w.mu.Lock()
+	set := w.m[key]
+	if set == nil {
+		set = make(map[*waiter]struct{})
+		w.m[key] = set
+	}
+	set[wt] = struct{}{}
+	w.mu.Unlock()
+	return wt
+}
+
+func (w *waiters) remove(key string, wt *waiter) {
+	w.mu.Lock()
+	if set := w.m[key]; set != nil {
+		delete(set, wt)
+		if len(set) == 0 {
+			delete(w.m, key)
+		}
+	}
+	w.mu.Unlock()
+}
+
+// wake releases every receiver waiting on key.
+func (w *waiters) wake(key string) {
+	w.mu.Lock()
+	set := w.m[key]
+	delete(w.m, key)
+	w.mu.Unlock()
+	for wt := range set {
+		close(wt.ch)
+	}
+}
