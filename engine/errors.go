@@ -23,7 +23,6 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Code == e.Code && t.Module == e.Module
 }
 
-
 // Sentinels, one per distinct condition. Compare with errors.Is.
 var (
 	ErrInvalidParameter  = &Error{Code: 4000, Module: 10110, Message: "request parameters error"}
