@@ -72,8 +72,9 @@ func (e *Engine) DeleteQueue(ctx context.Context, namespace, name string) error 
 	return e.propose(ctx, &Command{Type: CmdDeleteQueue, Namespace: namespace, Queue: name}, false).err
 }
 
-// GetQueueAttributes returns a queue's attributes and counters as of now.
-func (e *Engine) GetQueueAttributes(namespace, name string) (QueueInfo, error) {
+// GetQueueAttributes returns a queue's attributes and counters as of now. Reads are served
+// from the local state (ctx is for implementations that must first confirm it is current).
+func (e *Engine) GetQueueAttributes(ctx context.Context, namespace, name string) (QueueInfo, error) {
 	if err := e.usable(); err != nil {
 		return QueueInfo{}, err
 	}
@@ -110,13 +111,13 @@ func (e *Engine) GetQueueAttributes(namespace, name string) (QueueInfo, error) {
 
 // ListQueues returns the namespace's queues whose names contain searchWord (ignoring case),
 // in creation order, from offset, at most limit of them, and how many matched in all.
-func (e *Engine) ListQueues(namespace, searchWord string, offset, limit int) (int, []QueueRef, error) {
+func (e *Engine) ListQueues(ctx context.Context, namespace, searchWord string, offset, limit int) (int, []QueueRef, error) {
 	return e.list(namespace, searchWord, offset, limit, nil)
 }
 
 // ListDeadLetterSourceQueues lists the queues that use deadLetterQueue as their dead-letter
 // queue, like ListQueues.
-func (e *Engine) ListDeadLetterSourceQueues(namespace, deadLetterQueue, searchWord string, offset, limit int) (int, []QueueRef, error) {
+func (e *Engine) ListDeadLetterSourceQueues(ctx context.Context, namespace, deadLetterQueue, searchWord string, offset, limit int) (int, []QueueRef, error) {
 	e.mu.RLock()
 	dlq := e.sm.lookup(namespace, deadLetterQueue)
 	e.mu.RUnlock()

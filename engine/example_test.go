@@ -37,7 +37,7 @@ func Example() {
 			panic(err)
 		}
 	}
-	info, _ := e.GetQueueAttributes("my-namespace", "orders")
+	info, _ := e.GetQueueAttributes(context.Background(), "my-namespace", "orders")
 	fmt.Println("left:", info.ActiveMsgNum+info.InactiveMsgNum+info.DelayMsgNum)
 	// Output:
 	// order #1 (received 1 time)

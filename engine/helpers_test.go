@@ -136,7 +136,7 @@ func (h *harness) bodies(msgs []Message) []string {
 
 func (h *harness) info(queue string) QueueInfo {
 	h.t.Helper()
-	info, err := h.e.GetQueueAttributes("ns", queue)
+	info, err := h.e.GetQueueAttributes(context.Background(), "ns", queue)
 	if err != nil {
 		h.t.Fatalf("GetQueueAttributes %s: %v", queue, err)
 	}

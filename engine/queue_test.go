@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -58,7 +59,7 @@ func TestCreateQueueValidation(t *testing.T) {
 			wantErr(t, err, c.want)
 		})
 	}
-	total, _, err := h.e.ListQueues("ns", "", 0, 100)
+	total, _, err := h.e.ListQueues(context.Background(), "ns", "", 0, 100)
 	if err != nil || total != 0 {
 		t.Fatalf("refused creates left %d queues (err %v)", total, err)
 	}
@@ -121,7 +122,7 @@ func TestListQueues(t *testing.T) {
 		{"zzz", 0, 20, 0, []string{}},
 	}
 	for _, c := range cases {
-		total, refs, err := h.e.ListQueues("ns", c.search, c.offset, c.limit)
+		total, refs, err := h.e.ListQueues(context.Background(), "ns", c.search, c.offset, c.limit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,10 +131,10 @@ func TestListQueues(t *testing.T) {
 		}
 		wantStrings(t, names(refs), c.want)
 	}
-	if total, _, _ := h.e.ListQueues("other", "", 0, 20); total != 0 {
+	if total, _, _ := h.e.ListQueues(context.Background(), "other", "", 0, 20); total != 0 {
 		t.Fatalf("another namespace sees %d queues", total)
 	}
-	_, _, err := h.e.ListQueues("ns", "", -1, 20)
+	_, _, err := h.e.ListQueues(context.Background(), "ns", "", -1, 20)
 	wantErr(t, err, ErrParameterRange)
 }
 
@@ -355,7 +356,7 @@ func TestDeleteQueueThenRecreate(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantErr(t, h.e.DeleteQueue(h.ctx, "ns", "q"), ErrQueueNotExist)
-	_, err := h.e.GetQueueAttributes("ns", "q")
+	_, err := h.e.GetQueueAttributes(context.Background(), "ns", "q")
 	wantErr(t, err, ErrQueueNotExist)
 	h.create("q", nil)
 	if got := h.receive("q", 16); len(got) != 0 {
@@ -483,7 +484,7 @@ func TestDeadLetterAfterMaxReceiveCount(t *testing.T) {
 	if len(dead) != 1 || string(dead[0].Body) != "poison" || dead[0].ID != ids[0] {
 		t.Fatalf("dead letter: %+v (want id %s)", dead, ids[0])
 	}
-	total, refs, err := h.e.ListDeadLetterSourceQueues("ns", "dlq", "", 0, 20)
+	total, refs, err := h.e.ListDeadLetterSourceQueues(context.Background(), "ns", "dlq", "", 0, 20)
 	if err != nil || total != 1 || refs[0].Name != "q" {
 		t.Fatalf("sources: %d %v %v", total, refs, err)
 	}
@@ -543,7 +544,7 @@ func TestDeadLetterBindingRules(t *testing.T) {
 	h.create("src6", policy("dlq"))
 	// The bindings survive a restart.
 	h.reopen()
-	total, _, _ := h.e.ListDeadLetterSourceQueues("ns", "dlq", "", 0, 50)
+	total, _, _ := h.e.ListDeadLetterSourceQueues(context.Background(), "ns", "dlq", "", 0, 50)
 	if total != 6 {
 		t.Fatalf("sources after restart: %d", total)
 	}
