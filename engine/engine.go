@@ -77,6 +77,15 @@ type Engine struct {
 
 	waiters         waiters
 	sinceCheckpoint int64 // journal bytes since the last checkpoint; applier only
+	// checkpointing is set while a checkpoint is being persisted in the background (at most
+	// one at a time); its outcome arrives on checkpointDone. Applier only.
+	checkpointing  bool
+	checkpointDone chan checkpointOutcome
+}
+
+type checkpointOutcome struct {
+	removed int // how many pendingRemoval entries it removed
+	err     error
 }
 
 type proposal struct {
@@ -116,6 +125,8 @@ func Open(dir string, opts Options) (*Engine, error) {
 		kick:      make(chan struct{}, 1),
 		stop:      make(chan struct{}),
 		applied:   make(chan struct{}),
+
+		checkpointDone: make(chan checkpointOutcome, 1),
 	}
 	e.waiters.m = make(map[string]map[*waiter]struct{})
 	if err := e.recover(); err != nil {
@@ -219,9 +230,14 @@ func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		close(e.stop)
 		e.wg.Wait()
+		// The applier has exited, collecting any background checkpoint; write a final one
+		// so the next start replays nothing.
 		err := e.fatal()
 		if err == nil {
-			err = e.checkpoint()
+			snap := e.snapshot()
+			if err = e.persist(snap); err == nil {
+				e.sm.pendingRemoval = e.sm.pendingRemoval[len(snap.removed):]
+			}
 		}
 		if cerr := e.sm.closeLogs(); err == nil {
 			err = cerr
@@ -349,56 +365,118 @@ func (e *Engine) applyLoop() {
 		case e.kick <- struct{}{}:
 		default:
 		}
-		if e.sinceCheckpoint >= e.opts.CheckpointBytes && e.fatal() == nil {
-			if err := e.checkpoint(); err != nil {
-				e.fail(fmt.Errorf("checkpoint: %w", err))
-			}
-		}
+		e.maybeCheckpoint()
+	}
+	if e.checkpointing {
+		e.finishCheckpoint(<-e.checkpointDone)
 	}
 }
 
-// checkpoint writes the state to disk and then drops what it makes unnecessary: journal
-// records it covers, queue log segments below each queue's first message, and directories of
-// deleted queues. Called by the applier, or by Close after it stopped.
-func (e *Engine) checkpoint() error {
-	e.mu.RLock()
-	state := e.sm.encodeState(nil)
-	applied := e.sm.applied
-	removed := append([]uint64(nil), e.sm.pendingRemoval...)
-	type drop struct {
-		q     *queue
-		first uint64
+// maybeCheckpoint starts a background checkpoint when enough journal has accumulated, and
+// collects the outcome of the previous one. Applier only.
+func (e *Engine) maybeCheckpoint() {
+	if e.checkpointing {
+		select {
+		case out := <-e.checkpointDone:
+			e.finishCheckpoint(out)
+		default:
+			return
+		}
 	}
-	var logs []syncer
-	var drops []drop
+	if e.sinceCheckpoint < e.opts.CheckpointBytes || e.fatal() != nil {
+		return
+	}
+	snap := e.snapshot()
+	e.sinceCheckpoint = 0
+	e.checkpointing = true
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		e.checkpointDone <- checkpointOutcome{removed: len(snap.removed), err: e.persist(snap)}
+	}()
+}
+
+func (e *Engine) finishCheckpoint(out checkpointOutcome) {
+	e.checkpointing = false
+	if out.err != nil {
+		e.fail(fmt.Errorf("checkpoint: %w", out.err))
+		return
+	}
+	e.mu.Lock()
+	e.sm.pendingRemoval = e.sm.pendingRemoval[out.removed:]
+	e.mu.Unlock()
+}
+
+// checkpointSnapshot is what a checkpoint persists, taken at one point of the log.
+type checkpointSnapshot struct {
+	state   []byte
+	applied uint64
+	logs    []*segment.Log // queue logs with data the state depends on that may not be synced
+	drops   []logDrop      // segments the state no longer needs, to drop once it is durable
+	removed []uint64       // deleted queues whose directories can go once it is durable
+}
+
+type logDrop struct {
+	log   *segment.Log
+	first uint64
+}
+
+// snapshot captures the state for a checkpoint. Called by the applier (or by Close after
+// the applier stopped), so nothing changes the state meanwhile.
+func (e *Engine) snapshot() checkpointSnapshot {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	s := checkpointSnapshot{
+		state:   e.sm.encodeState(nil),
+		applied: e.sm.applied,
+		removed: append([]uint64(nil), e.sm.pendingRemoval...),
+	}
 	for _, q := range e.sm.queues {
-		if q.log != nil && q.dirty {
-			logs = append(logs, q.log)
+		if q.log == nil {
+			continue
+		}
+		if q.dirty {
+			s.logs = append(s.logs, q.log)
 			q.dirty = false
 		}
-		if q.log != nil && q.log.FirstSeq() < q.first {
-			drops = append(drops, drop{q, q.first})
+		if q.log.FirstSeq() < q.first {
+			s.drops = append(s.drops, logDrop{q.log, q.first})
 		}
 	}
-	e.mu.RUnlock()
-	if err := writeCheckpoint(e.opts.FS, e.dir, logs, state); err != nil {
+	return s
+}
+
+// persist makes a snapshot durable and then drops what it makes unnecessary: journal
+// records it covers, queue log segments below each queue's first message, directories of
+// deleted queues. It runs alongside the applier: queue logs may keep growing meanwhile, which
+// is harmless, as recovery cuts each log back to the tail the checkpoint recorded.
+func (e *Engine) persist(s checkpointSnapshot) error {
+	logs := make([]syncer, 0, len(s.logs))
+	for _, l := range s.logs {
+		logs = append(logs, closedIsSynced{l})
+	}
+	if err := writeCheckpoint(e.opts.FS, e.dir, logs, s.state); err != nil {
 		return err
 	}
-	e.sinceCheckpoint = 0
-	if err := e.journal.DropBefore(applied + 1); err != nil {
+	if err := e.journal.DropBefore(s.applied + 1); err != nil {
 		return err
 	}
-	for _, d := range drops {
-		if err := d.q.log.DropBefore(d.first); err != nil && !errors.Is(err, segment.ErrClosed) {
+	for _, d := range s.drops {
+		if err := d.log.DropBefore(d.first); err != nil && !errors.Is(err, segment.ErrClosed) {
 			return err
 		}
 	}
-	if err := e.removeQueueDirs(removed); err != nil {
+	return e.removeQueueDirs(s.removed)
+}
+
+// closedIsSynced syncs a queue log; a log closed meanwhile (its queue was deleted) was
+// synced by Close.
+type closedIsSynced struct{ l *segment.Log }
+
+func (c closedIsSynced) Sync() error {
+	if err := c.l.Sync(); err != nil && !errors.Is(err, segment.ErrClosed) {
 		return err
 	}
-	e.mu.Lock()
-	e.sm.pendingRemoval = e.sm.pendingRemoval[len(removed):]
-	e.mu.Unlock()
 	return nil
 }
 
