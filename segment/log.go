@@ -72,7 +72,14 @@ func (l *Log) findLocked(seq uint64) *segment {
 	return l.segs[max(i, 0)]
 }
 
-func (l *Log) firstSeqLocked() uint64 { return l.segs[0].first }
+// firstSeqLocked returns FirstSeq. Segs is empty only in a log that failed in the middle
+// of Reset, after its commit point: then the log is logically reset to next.
+func (l *Log) firstSeqLocked() uint64 {
+	if len(l.segs) == 0 {
+		return l.next
+	}
+	return l.segs[0].first
+}
 
 // failLocked latches err: from now on every write, sync and structural change returns
 // the latched error. File.Sync is never retried after a failure: on Linux a failed fsync
@@ -593,7 +600,8 @@ func (l *Log) Reset(next uint64) error {
 	if err != nil {
 		return l.failLocked("prepare reset", err)
 	}
-	// Committed.
+	// Committed: whatever happens now, the log is reset (Open finishes the job).
+	l.next, l.bufSeq, l.durable = next, next, next-1
 	for len(l.segs) > 0 {
 		s := l.segs[0]
 		if err := l.fs.Remove(s.path); err != nil {
@@ -622,7 +630,6 @@ func (l *Log) Reset(next uint64) error {
 	s.f, s.wf = f, f
 	s.size, s.flushed, s.scanned = headerSize, headerSize, true
 	l.segs = []*segment{s}
-	l.next, l.bufSeq, l.durable = next, next, next-1
 	return nil
 }
 
