@@ -75,7 +75,7 @@ func (e *Engine) DeleteQueue(ctx context.Context, namespace, name string) error 
 // GetQueueAttributes returns a queue's attributes and counters as of now. Reads are served
 // from the local state (ctx is for implementations that must first confirm it is current).
 func (e *Engine) GetQueueAttributes(ctx context.Context, namespace, name string) (QueueInfo, error) {
-	if err := e.usable(); err != nil {
+	if err := e.readBarrier(ctx); err != nil {
 		return QueueInfo{}, err
 	}
 	// Exclusive: reading the oldest message's time may open the queue's log.
@@ -112,7 +112,7 @@ func (e *Engine) GetQueueAttributes(ctx context.Context, namespace, name string)
 // ListQueues returns the namespace's queues whose names contain searchWord (ignoring case),
 // in creation order, from offset, at most limit of them, and how many matched in all.
 func (e *Engine) ListQueues(ctx context.Context, namespace, searchWord string, offset, limit int) (int, []QueueRef, error) {
-	return e.list(namespace, searchWord, offset, limit, nil)
+	return e.list(ctx, namespace, searchWord, offset, limit, nil)
 }
 
 // ListDeadLetterSourceQueues lists the queues that use deadLetterQueue as their dead-letter
@@ -124,11 +124,11 @@ func (e *Engine) ListDeadLetterSourceQueues(ctx context.Context, namespace, dead
 	if dlq == nil {
 		return 0, nil, ErrQueueNotExist
 	}
-	return e.list(namespace, searchWord, offset, limit, func(q *queue) bool { return q.dlqID == dlq.id })
+	return e.list(ctx, namespace, searchWord, offset, limit, func(q *queue) bool { return q.dlqID == dlq.id })
 }
 
-func (e *Engine) list(namespace, searchWord string, offset, limit int, filter func(*queue) bool) (int, []QueueRef, error) {
-	if err := e.usable(); err != nil {
+func (e *Engine) list(ctx context.Context, namespace, searchWord string, offset, limit int, filter func(*queue) bool) (int, []QueueRef, error) {
+	if err := e.readBarrier(ctx); err != nil {
 		return 0, nil, err
 	}
 	if offset < 0 || limit < 0 || limit > e.limits.MaxListLimit {
@@ -322,6 +322,20 @@ func (e *Engine) RewindQueue(ctx context.Context, namespace, name string, startC
 // UnbindDeadLetterQueue removes a queue's dead-letter policy.
 func (e *Engine) UnbindDeadLetterQueue(ctx context.Context, namespace, name string) error {
 	return e.propose(ctx, &Command{Type: CmdUnbindDeadLetter, Namespace: namespace, Queue: name}, false).err
+}
+
+// readBarrier makes a read linearizable: with a replicator, it waits until this replica has
+// applied everything committed before the read began (ErrOutcomeUnknown if it cannot tell).
+func (e *Engine) readBarrier(ctx context.Context) error {
+	if err := e.usable(); err != nil {
+		return err
+	}
+	if e.opts.Replicator != nil {
+		if err := e.opts.Replicator.ReadBarrier(ctx); err != nil {
+			return ErrOutcomeUnknown
+		}
+	}
+	return nil
 }
 
 // usable returns ErrClosed after Close and ErrInternal after a storage failure.

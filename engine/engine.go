@@ -36,6 +36,9 @@ type Options struct {
 	NoSync bool
 	// Logger receives operational messages; default slog.Default().
 	Logger *slog.Logger
+	// Replicator, if set, orders commands instead of the local journal (a replicated
+	// engine); it calls Apply with committed entries. Nil: standalone.
+	Replicator Replicator
 }
 
 // CheckpointBytesDefault is the default journal size between checkpoints.
@@ -75,6 +78,11 @@ type Engine struct {
 	closeErr  error
 	failed    atomic.Pointer[error]
 
+	// pending maps request ids to waiting proposals (replicated mode).
+	pendingMu sync.Mutex
+	pending   map[uint64]*proposal
+	reqSeq    atomic.Uint64
+
 	waiters         waiters
 	sinceCheckpoint int64 // journal bytes since the last checkpoint; applier only
 	// checkpointing is set while a checkpoint is being persisted in the background (at most
@@ -98,6 +106,15 @@ type proposal struct {
 type applyBatch struct {
 	first uint64
 	props []*proposal
+}
+
+// applyItem is one log entry to apply; cmd nil for entries that are not commands.
+type applyItem struct {
+	index uint64
+	cmd   *Command
+	size  int
+	want  bool
+	done  chan result // nil unless a caller on this replica waits for the result
 }
 
 // Open opens (or creates) the engine in dir, recovering its state: the last checkpoint plus
@@ -129,6 +146,8 @@ func Open(dir string, opts Options) (*Engine, error) {
 		checkpointDone: make(chan checkpointOutcome, 1),
 	}
 	e.waiters.m = make(map[string]map[*waiter]struct{})
+	e.pending = make(map[uint64]*proposal)
+	e.reqSeq.Store(uint64(time.Now().UnixNano()) << 8) // ids from an earlier run are not reused
 	if err := e.recover(); err != nil {
 		if e.sm != nil {
 			e.sm.closeLogs()
@@ -138,9 +157,14 @@ func Open(dir string, opts Options) (*Engine, error) {
 		}
 		return nil, err
 	}
-	e.wg.Add(2)
-	go e.writeLoop()
-	go e.applyLoop()
+	if opts.Replicator == nil {
+		e.wg.Add(2)
+		go e.writeLoop()
+		go e.applyLoop()
+	} else {
+		close(e.applyCh) // unused: the replicator calls Apply
+		close(e.applied)
+	}
 	if !opts.ManualTick {
 		e.wg.Add(1)
 		go e.scheduleLoop()
@@ -171,6 +195,9 @@ func (e *Engine) recover() error {
 		return err
 	}
 	e.sm.pendingRemoval = nil
+	if e.opts.Replicator != nil {
+		return nil // the replicator re-delivers what was committed after the checkpoint
+	}
 	e.journal, err = segment.Open(filepath.Join(e.dir, "journal"), segment.Options{
 		FS: fs, MaxSegmentBytes: e.opts.SegmentBytes, NoSync: e.opts.NoSync,
 	})
@@ -242,8 +269,10 @@ func (e *Engine) Close() error {
 		if cerr := e.sm.closeLogs(); err == nil {
 			err = cerr
 		}
-		if cerr := e.journal.Close(); err == nil {
-			err = cerr
+		if e.journal != nil {
+			if cerr := e.journal.Close(); err == nil {
+				err = cerr
+			}
 		}
 		e.closeErr = err
 	})
@@ -266,12 +295,15 @@ func (e *Engine) fail(err error) {
 
 func (e *Engine) nowMs() int64 { return e.opts.Now().UnixMilli() }
 
-// propose hands c to the journal and waits for its result.
+// propose hands c to the journal (or the replicator) and waits for its result.
 func (e *Engine) propose(ctx context.Context, c *Command, want bool) result {
 	if err := e.fatal(); err != nil {
 		return result{err: ErrInternal}
 	}
 	c.Now = e.nowMs()
+	if e.opts.Replicator != nil {
+		return e.proposeReplicated(ctx, c, want)
+	}
 	p := &proposal{cmd: c, data: c.AppendEncode(nil), want: want, done: make(chan result, 1)}
 	select {
 	case e.proposals <- p:
@@ -292,6 +324,35 @@ func (e *Engine) propose(ctx context.Context, c *Command, want bool) result {
 		default:
 			return result{err: ErrClosed} // never written: the applier drains all that was
 		}
+	}
+}
+
+func (e *Engine) proposeReplicated(ctx context.Context, c *Command, want bool) result {
+	select {
+	case <-e.stop:
+		return result{err: ErrClosed}
+	default:
+	}
+	id := e.reqSeq.Add(1)
+	p := &proposal{cmd: c, want: want, done: make(chan result, 1)}
+	e.pendingMu.Lock()
+	e.pending[id] = p
+	e.pendingMu.Unlock()
+	defer func() {
+		e.pendingMu.Lock()
+		delete(e.pending, id)
+		e.pendingMu.Unlock()
+	}()
+	if err := e.opts.Replicator.Propose(ctx, encodeProposal(id, c)); err != nil {
+		return result{err: ErrOutcomeUnknown}
+	}
+	select {
+	case r := <-p.done:
+		return r
+	case <-ctx.Done():
+		return result{err: ErrOutcomeUnknown}
+	case <-e.stop:
+		return result{err: ErrOutcomeUnknown}
 	}
 }
 
@@ -341,35 +402,53 @@ func (e *Engine) writeLoop() {
 func (e *Engine) applyLoop() {
 	defer e.wg.Done()
 	defer close(e.applied)
-	var keys []string
+	items := make([]applyItem, 0, maxProposalBatch)
 	for b := range e.applyCh {
-		e.mu.Lock()
+		items = items[:0]
 		for i, p := range b.props {
-			p.done <- e.sm.apply(b.first+uint64(i), p.cmd, p.want)
-			e.sinceCheckpoint += int64(len(p.data))
+			items = append(items, applyItem{index: b.first + uint64(i), cmd: p.cmd, size: len(p.data), want: p.want, done: p.done})
 		}
-		keys = keys[:0]
-		for _, q := range e.sm.woken {
-			keys = append(keys, waitKey(q.namespace, q.name))
-		}
-		e.sm.woken = e.sm.woken[:0]
-		smErr := e.sm.err
-		e.mu.Unlock()
-		if smErr != nil {
-			e.fail(smErr)
-		}
-		for _, k := range keys {
-			e.waiters.wake(k)
-		}
-		select {
-		case e.kick <- struct{}{}:
-		default:
-		}
-		e.maybeCheckpoint()
+		e.applyItems(items)
 	}
 	if e.checkpointing {
 		e.finishCheckpoint(<-e.checkpointDone)
 	}
+}
+
+// applyItems applies entries in order, answers the callers waiting on them, wakes long
+// pollers and starts a checkpoint when one is due. Called from one goroutine at a time (the
+// applier, or the replicator's apply loop).
+func (e *Engine) applyItems(items []applyItem) {
+	e.mu.Lock()
+	for _, it := range items {
+		if it.cmd == nil {
+			e.sm.applied = it.index
+			continue
+		}
+		r := e.sm.apply(it.index, it.cmd, it.want)
+		if it.done != nil {
+			it.done <- r
+		}
+		e.sinceCheckpoint += int64(it.size)
+	}
+	keys := make([]string, 0, len(e.sm.woken))
+	for _, q := range e.sm.woken {
+		keys = append(keys, waitKey(q.namespace, q.name))
+	}
+	e.sm.woken = e.sm.woken[:0]
+	smErr := e.sm.err
+	e.mu.Unlock()
+	if smErr != nil {
+		e.fail(smErr)
+	}
+	for _, k := range keys {
+		e.waiters.wake(k)
+	}
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+	e.maybeCheckpoint()
 }
 
 // maybeCheckpoint starts a background checkpoint when enough journal has accumulated, and
@@ -458,8 +537,12 @@ func (e *Engine) persist(s checkpointSnapshot) error {
 	if err := writeCheckpoint(e.opts.FS, e.dir, logs, s.state); err != nil {
 		return err
 	}
-	if err := e.journal.DropBefore(s.applied + 1); err != nil {
-		return err
+	if e.journal != nil {
+		if err := e.journal.DropBefore(s.applied + 1); err != nil {
+			return err
+		}
+	} else {
+		e.opts.Replicator.Checkpointed(s.applied)
 	}
 	for _, d := range s.drops {
 		if err := d.log.DropBefore(d.first); err != nil && !errors.Is(err, segment.ErrClosed) {
@@ -503,7 +586,8 @@ func (e *Engine) scheduleLoop() {
 		timer.Reset(wait)
 		select {
 		case <-timer.C:
-			if next != never && e.nowMs() >= next {
+			leads := e.opts.Replicator == nil || e.opts.Replicator.IsLeader()
+			if next != never && e.nowMs() >= next && leads {
 				lastTick = next
 				e.propose(context.Background(), &Command{Type: CmdTick}, false)
 			}
