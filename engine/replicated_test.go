@@ -34,7 +34,7 @@ type replicaView struct {
 }
 
 func (v replicaView) ReadBarrier(context.Context) error { return nil }
-func (v replicaView) IsLeader() bool                  { return v.leader }
+func (v replicaView) IsLeader() bool                    { return v.leader }
 func (v replicaView) Checkpointed(index uint64) {
 	v.mu.Lock()
 	v.compact = max(v.compact, index)
