@@ -13,9 +13,9 @@ import (
 	"github.com/opencmq/opencmq/segment/vfs"
 )
 
-// crashSeeds overrides the number of seeds of the crash tests, for soak runs:
-// go test -run Crash -segment.crashseeds=2000 ./segment/
-var crashSeeds = flag.Int("segment.crashseeds", 0, "seeds per crash test (0: default)")
+// crashSeeds overrides the number of seeds of the randomized tests, for soak runs:
+// go test -run Crash -segment.seeds=2000 ./segment/
+var crashSeeds = flag.Int("segment.seeds", 0, "seeds per randomized test (0: default)")
 
 func seedCount(def, short int) int {
 	switch {
