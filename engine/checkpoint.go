@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sort"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/opencmq/opencmq/index"
@@ -38,14 +37,10 @@ func (sm *stateMachine) encodeState(dst []byte) []byte {
 	for _, id := range sm.pendingRemoval {
 		dst = binary.AppendUvarint(dst, id)
 	}
-	ids := make([]uint64, 0, len(sm.queues))
-	for id := range sm.queues {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	dst = binary.AppendUvarint(dst, uint64(len(ids)))
-	for _, id := range ids {
-		dst = sm.queues[id].appendState(dst)
+	queues := sm.queuesByID()
+	dst = binary.AppendUvarint(dst, uint64(len(queues)))
+	for _, q := range queues {
+		dst = q.appendState(dst)
 	}
 	return binary.LittleEndian.AppendUint64(dst, xxhash.Sum64(dst))
 }

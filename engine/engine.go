@@ -83,6 +83,10 @@ type Engine struct {
 	pending   map[uint64]*proposal
 	reqSeq    atomic.Uint64
 
+	// snapshotting counts snapshot streams in progress; while any runs, checkpoints do not
+	// physically drop message data the stream may still read.
+	snapshotting atomic.Int32
+
 	waiters         waiters
 	sinceCheckpoint int64 // journal bytes since the last checkpoint; applier only
 	// checkpointing is set while a checkpoint is being persisted in the background (at most
@@ -180,6 +184,14 @@ func (e *Engine) recover() error {
 	if err := fs.SyncDir(filepath.Dir(filepath.Clean(e.dir))); err != nil {
 		return err
 	}
+	// A snapshot install interrupted by a crash: finish it if it was staged completely,
+	// forget it if not.
+	if err := finishRestore(fs, e.dir); err != nil {
+		return fmt.Errorf("engine: finishing a snapshot install: %w", err)
+	}
+	if err := fs.RemoveAll(filepath.Join(e.dir, restoreDir)); err != nil && !vfs.IsNotExist(err) {
+		return err
+	}
 	st := &store{fs: fs, dir: e.dir, segmentBytes: e.opts.SegmentBytes, noSync: e.opts.NoSync}
 	raw, err := readCheckpoint(fs, e.dir)
 	if err != nil {
@@ -262,8 +274,11 @@ func (e *Engine) Close() error {
 		err := e.fatal()
 		if err == nil {
 			snap := e.snapshot()
-			if err = e.persist(snap); err == nil {
+			switch err = e.persist(snap); err {
+			case nil:
 				e.sm.pendingRemoval = e.sm.pendingRemoval[len(snap.removed):]
+			case errSkippedDrops:
+				err = nil
 			}
 		}
 		if cerr := e.sm.closeLogs(); err == nil {
@@ -471,7 +486,11 @@ func (e *Engine) maybeCheckpoint() {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		e.checkpointDone <- checkpointOutcome{removed: len(snap.removed), err: e.persist(snap)}
+		out := checkpointOutcome{removed: len(snap.removed), err: e.persist(snap)}
+		if out.err == errSkippedDrops {
+			out = checkpointOutcome{}
+		}
+		e.checkpointDone <- out
 	}()
 }
 
@@ -544,6 +563,11 @@ func (e *Engine) persist(s checkpointSnapshot) error {
 	} else {
 		e.opts.Replicator.Checkpointed(s.applied)
 	}
+	if e.snapshotting.Load() > 0 {
+		// A snapshot stream may still read what would be dropped: leave it for the next
+		// checkpoint (drops are recomputed then; removals stay pending).
+		return errSkippedDrops
+	}
 	for _, d := range s.drops {
 		if err := d.log.DropBefore(d.first); err != nil && !errors.Is(err, segment.ErrClosed) {
 			return err
@@ -551,6 +575,9 @@ func (e *Engine) persist(s checkpointSnapshot) error {
 	}
 	return e.removeQueueDirs(s.removed)
 }
+
+// errSkippedDrops reports a checkpoint that is durable but left its drops for later.
+var errSkippedDrops = errors.New("engine: checkpoint drops deferred")
 
 // closedIsSynced syncs a queue log; a log closed meanwhile (its queue was deleted) was
 // synced by Close.

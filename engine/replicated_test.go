@@ -85,7 +85,10 @@ func TestReplicatedEnginesAgree(t *testing.T) {
 	if da != db {
 		t.Fatalf("state digests differ: %x %x", da, db)
 	}
-	if log.compact == 0 {
+	log.mu.Lock()
+	compacted := log.compact
+	log.mu.Unlock()
+	if compacted == 0 {
 		t.Fatal("small CheckpointBytes should have produced a checkpoint")
 	}
 	// Restart b: it resumes from its checkpoint, and entries it already has are skipped

@@ -636,6 +636,16 @@ func (sm *stateMachine) rewind(q *queue, now, startConsumeTime int64) error {
 	return nil
 }
 
+// queuesByID returns the queues in id order.
+func (sm *stateMachine) queuesByID() []*queue {
+	out := make([]*queue, 0, len(sm.queues))
+	for _, q := range sm.queues {
+		out = append(out, q)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
 // queueRef names one queue in a listing.
 type queueRef struct {
 	id   uint64
