@@ -142,10 +142,12 @@
 //     bytes per record otherwise. 64 MiB of log with the default 4 KiB interval: 128 KiB.
 //     With LazyOpen a sealed segment costs nothing until first accessed.
 //   - Write buffer: taken from a shared pool at the first append after a flush and
-//     returned at the flush; 256 KiB plus one batch at most. An idle log holds none.
+//     returned at the flush (WaitDurable, Sync, a read of a buffered record, or 256 KiB
+//     buffered); 256 KiB plus one batch at most. A log with nothing buffered holds none.
 //   - Read: a pooled window of about 2*IndexInterval bytes per concurrent Read; the
 //     payload goes into the caller's buffer when it fits.
-//   - Iterator: a pooled 256 KiB window (bigger while it holds an outsized record).
+//   - Iterator: a pooled 256 KiB window (bigger while it holds an outsized record),
+//     given back whenever Next returns false, so a caught-up tailing iterator holds none.
 //   - Open: a 1 MiB window (or the largest record) while verifying.
 //   - File descriptors: one for the active segment, plus one per sealed segment that has
 //     been read since Open (kept until it is dropped or the log closed).

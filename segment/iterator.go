@@ -55,9 +55,29 @@ func (l *Log) NewIterator(from uint64) *Iterator {
 		return it
 	}
 	it.next = max(from, l.firstSeqLocked())
-	it.bufp = iterBufPool.Get().(*[]byte)
-	it.w.buf = *it.bufp
 	return it
+}
+
+// getBuf lends the window a pooled buffer if it has none.
+func (it *Iterator) getBuf() {
+	if it.bufp == nil {
+		it.bufp = iterBufPool.Get().(*[]byte)
+		it.w.buf = *it.bufp
+		it.w.n = 0
+	}
+}
+
+// putBuf gives the window's buffer back to the pool (unless it grew for an outsized
+// record, which is left to the garbage collector).
+func (it *Iterator) putBuf() {
+	if it.bufp != nil {
+		if cap(it.w.buf) == iterChunk {
+			*it.bufp = it.w.buf[:iterChunk]
+			iterBufPool.Put(it.bufp)
+		}
+		it.bufp = nil
+	}
+	it.w.buf, it.w.n = nil, 0
 }
 
 // Next advances to the next record and reports whether there is one. It returns false at
@@ -70,6 +90,7 @@ func (it *Iterator) Next() bool {
 		return false
 	}
 	l := it.l
+	it.getBuf()
 	for {
 		if it.s == nil || it.next >= it.end || l.epoch.Load() != it.epoch {
 			ok, err := it.position()
@@ -78,6 +99,8 @@ func (it *Iterator) Next() bool {
 				return false
 			}
 			if !ok {
+				it.data = nil
+				it.putBuf() // caught up: hold no memory while idle
 				return false
 			}
 		}
@@ -196,6 +219,7 @@ func (it *Iterator) fail(err error) {
 	it.err = err
 	it.data = nil
 	it.releaseSegment()
+	it.putBuf()
 }
 
 func (it *Iterator) releaseSegment() {
@@ -228,13 +252,6 @@ func (it *Iterator) Close() error {
 	it.data = nil
 	it.releaseSegment()
 	it.w.reset(nil, 0, 0)
-	if it.bufp != nil {
-		if cap(it.w.buf) == iterChunk {
-			*it.bufp = it.w.buf
-			iterBufPool.Put(it.bufp)
-		}
-		it.bufp = nil
-	}
-	it.w.buf = nil
+	it.putBuf()
 	return nil
 }

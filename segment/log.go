@@ -477,20 +477,9 @@ func (l *Log) TruncateFrom(seq uint64) error {
 	if err := l.flushLocked(); err != nil {
 		return err
 	}
-	l.epoch.Add(1)
-	for len(l.segs) > 1 && l.active().first > seq {
-		s := l.active()
-		if err := l.fs.Remove(s.path); err != nil {
-			return l.failLocked("remove "+s.path, err)
-		}
-		l.segs = l.segs[:len(l.segs)-1]
-		s.release()
-		if err := l.syncDir(); err != nil {
-			return l.failLocked("sync dir", err)
-		}
-	}
-	// The segment holding seq becomes the active one.
-	s := l.active()
+	// Find where seq starts before changing anything: verifying a lazily opened segment
+	// can fail, and must then leave the log as it was.
+	s := l.findLocked(seq)
 	if !s.scanned {
 		if err := l.scanLocked(s); err != nil {
 			return err
@@ -500,6 +489,19 @@ func (l *Log) TruncateFrom(seq uint64) error {
 	if err != nil {
 		return err
 	}
+	l.epoch.Add(1)
+	for l.active() != s {
+		a := l.active()
+		if err := l.fs.Remove(a.path); err != nil {
+			return l.failLocked("remove "+a.path, err)
+		}
+		l.segs = l.segs[:len(l.segs)-1]
+		a.release()
+		if err := l.syncDir(); err != nil {
+			return l.failLocked("sync dir", err)
+		}
+	}
+	// The segment holding seq is now the active one.
 	if s.wf == nil {
 		f, err := l.fs.OpenRW(s.path)
 		if err != nil {
@@ -654,6 +656,7 @@ func (l *Log) Close() error {
 		}
 	}
 	l.closed = true
+	l.epoch.Add(1) // iterators look up their position again, and find the log closed
 	l.dropBufLocked()
 	for _, s := range l.segs {
 		s.release()

@@ -660,3 +660,45 @@ func TestIgnoresForeignFiles(t *testing.T) {
 	defer l.Close()
 	checkRecord(t, l, 1, 0, []byte("a"))
 }
+
+// TestTruncateIntoCorruptLazySegment: TruncateFrom into a sealed segment that a LazyOpen
+// has not verified yet, and that turns out corrupt, fails and changes nothing.
+func TestTruncateIntoCorruptLazySegment(t *testing.T) {
+	fs, files, starts := twoSegmentLog(t, Options{})
+	data := bytes.Clone(files[0])
+	data[starts[0][2]+frameHeaderSize] ^= 1 // payload of record 3
+	writeFile(t, fs, segPath(testDir, 1), data)
+	l := mustOpen(t, fs, testDir, Options{LazyOpen: true})
+	defer l.Close()
+	if err := l.TruncateFrom(2); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("TruncateFrom into corrupt segment: %v", err)
+	}
+	if st := l.Stats(); st.Segments != 2 || st.LastSeq != 6 {
+		t.Fatalf("log changed: %+v", st)
+	}
+	checkRecord(t, l, 6, 6, payloadFor(6, 0, 20))
+	if got := segFiles(t, fs, testDir); len(got) != 2 {
+		t.Fatalf("files %v", got)
+	}
+	if seq := mustAppend(t, l, 7, nil); seq != 7 {
+		t.Fatalf("Append got %d", seq)
+	}
+}
+
+// TestIteratorStopsAtClose: an iterator in the middle of a segment stops at Log.Close.
+func TestIteratorStopsAtClose(t *testing.T) {
+	fs := vfs.NewMem()
+	l := mustOpen(t, fs, testDir, Options{})
+	for range 10 {
+		mustAppend(t, l, 0, []byte("r"))
+	}
+	it := l.NewIterator(0)
+	defer it.Close()
+	if !it.Next() || !it.Next() {
+		t.Fatal(it.Err())
+	}
+	l.Close()
+	if it.Next() || !errors.Is(it.Err(), ErrClosed) {
+		t.Fatalf("Next after Close: %v", it.Err())
+	}
+}
