@@ -1,14 +1,396 @@
-// Command cmqd is the opencmq server.
+// Command cmqd is the opencmq server: a single-node, durable message queue that speaks
+// Tencent Cloud CMQ's HTTP action API, so existing CMQ SDKs work against it unchanged.
 //
-// The HTTP API is not built yet (see the README's status section); for now cmqd only says so.
+//	go run ./cmd/cmqd                       # 127.0.0.1:8080, data in ./data
+//	cmqd --listen :8443 --data /var/lib/cmqd --tls-cert cert.pem --tls-key key.pem
+//
+// On its first start without --accounts it creates an account, saves it in
+// <data>/accounts.json and prints it once. See --help for every flag, and
+// docs/USAGE-draft.md for the data directory layout.
 package main
 
 import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/opencmq/opencmq/engine"
+	"github.com/opencmq/opencmq/httpapi"
+)
+
+// version is the cmqd version; set with -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
 )
 
 func main() {
-	fmt.Fprintln(os.Stderr, "cmqd: the CMQ HTTP API is not built yet; the storage (segment) and queue engine (engine) packages are usable as Go libraries")
-	os.Exit(2)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, sigs))
+}
+
+// hostList is a repeatable flag of comma-separated host names.
+type hostList []string
+
+func (h *hostList) String() string { return strings.Join(*h, ",") }
+
+func (h *hostList) Set(v string) error {
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*h = append(*h, p)
+		}
+	}
+	return nil
+}
+
+// config is the parsed command line.
+type config struct {
+	listen             string
+	dataDir            string
+	accountsFile       string
+	tlsCert, tlsKey    string
+	logFormat          string
+	logLevel           string
+	timestampWindow    time.Duration
+	publicHosts        hostList
+	trustForwardedHost bool
+	disableReplayCheck bool
+	checkpointBytes    int64
+	shutdownTimeout    time.Duration
+	showVersion        bool
+}
+
+const usageHeader = `cmqd — opencmq server: a durable message queue speaking Tencent Cloud CMQ's HTTP API.
+
+Usage:
+  cmqd [flags]
+
+With no flags it serves http://127.0.0.1:8080 with its data in ./data. On the first start
+without --accounts it creates an account (namespace "default"), saves it in
+<data>/accounts.json (mode 0600) and prints it once; later starts reuse it.
+
+Data directory layout:
+  <data>/LOCK           lock of the running cmqd (holds its pid)
+  <data>/accounts.json  the generated account (unless --accounts is given)
+  <data>/engine/        queue engine: journal/, checkpoint, queues/<id>/
+
+Signals: SIGTERM or SIGINT stop accepting connections, let requests (and long polls) finish
+for up to --shutdown-timeout, write a checkpoint and exit 0. A second signal exits at once
+(nothing acknowledged is lost: every acknowledged change is already fsynced).
+
+Flags:
+`
+
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("cmqd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "address to listen on, host:port (port 0: any free port; the bound address is logged)")
+	fs.StringVar(&c.dataDir, "data", "./data", "data directory (created if missing)")
+	fs.StringVar(&c.accountsFile, "accounts", "", "JSON accounts file: [{\"namespace\":…,\"secretId\":…,\"secretKey\":…}] (default: <data>/accounts.json, generated on first start)")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "PEM certificate file; serve HTTPS when given with --tls-key")
+	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key file for --tls-cert")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json (logs go to stderr)")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug (one line per request), info, warn or error")
+	fs.DurationVar(&c.timestampWindow, "timestamp-window", httpapi.DefaultTimestampWindow, "largest accepted difference between a request's Timestamp and the server clock; 0 disables the check")
+	fs.Var(&c.publicHosts, "public-host", "host[:port] clients sign requests with when it differs from the Host header (a DNS name, a proxy's address); repeatable or comma-separated")
+	fs.BoolVar(&c.trustForwardedHost, "trust-forwarded-host", false, "also accept the X-Forwarded-Host header's host for signatures (only behind a proxy that sets it)")
+	fs.BoolVar(&c.disableReplayCheck, "disable-replay-check", false, "accept byte-identical replays of state-changing requests within the timestamp window")
+	fs.Int64Var(&c.checkpointBytes, "checkpoint-bytes", engine.CheckpointBytesDefault, "journal bytes between engine checkpoints (bounds restart time)")
+	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 35*time.Second, "on SIGTERM/SIGINT, how long to wait for requests in flight (long polls last up to 30s)")
+	fs.BoolVar(&c.showVersion, "version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usageHeader)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q (cmqd takes only flags; see --help)", fs.Arg(0))
+	}
+	if (c.tlsCert == "") != (c.tlsKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key must be given together")
+	}
+	if c.logFormat != "text" && c.logFormat != "json" {
+		return nil, fmt.Errorf("--log-format %q: want text or json", c.logFormat)
+	}
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", c.logLevel)
+	}
+	if c.checkpointBytes <= 0 {
+		return nil, errors.New("--checkpoint-bytes must be positive")
+	}
+	if c.timestampWindow < 0 {
+		return nil, errors.New("--timestamp-window must not be negative (0 disables the check)")
+	}
+	if c.shutdownTimeout <= 0 {
+		return nil, errors.New("--shutdown-timeout must be positive")
+	}
+	if c.dataDir == "" {
+		return nil, errors.New("--data must not be empty")
+	}
+	return c, nil
+}
+
+func newLogger(c *config, w io.Writer) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(c.logLevel)) // validated by parseFlags
+	opts := &slog.HandlerOptions{Level: lvl}
+	if c.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// run is cmqd's main: it returns the exit status.
+func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
+	cfg, err := parseFlags(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "cmqd: %v\n", err)
+		return exitUsage
+	}
+	if cfg.showVersion {
+		fmt.Fprintf(stdout, "cmqd %s (%s, %s/%s)\n", version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+		return exitOK
+	}
+	log := newLogger(cfg, stderr)
+	fail := func(msg string, err error) int {
+		log.Error(msg, "err", err)
+		fmt.Fprintf(stderr, "cmqd: %s: %v\n", msg, err)
+		return exitFail
+	}
+
+	// 1. The data directory, locked against a second cmqd.
+	dataDir := filepath.Clean(cfg.dataDir)
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return fail("cannot create the data directory", err)
+	}
+	lock, err := lockDataDir(dataDir)
+	var inUse *errDirInUse
+	if errors.As(err, &inUse) {
+		fmt.Fprintf(stderr, "cmqd: %v\n", err)
+		log.Error("refusing to start", "err", err.Error())
+		return exitFail
+	}
+	if err != nil {
+		return fail("cannot lock the data directory", err)
+	}
+	defer lock.release()
+
+	// 2. Accounts.
+	accounts, source, accountsPath, err := loadOrCreateAccounts(cfg.accountsFile, dataDir)
+	if err != nil {
+		return fail("cannot load accounts", err)
+	}
+	namespaces := make([]string, len(accounts))
+	for i, a := range accounts {
+		namespaces[i] = a.Namespace
+	}
+	switch source {
+	case accountsCreated:
+		log.Info("created an account on first start", "file", accountsPath, "namespace", accounts[0].Namespace, "secretId", accounts[0].SecretID)
+	default:
+		log.Info("loaded accounts", "file", accountsPath, "count", len(accounts), "namespaces", strings.Join(namespaces, ","))
+	}
+
+	// 3. The API server, listening before the engine is open: /healthz answers at once,
+	// /readyz says 503 until the engine has recovered.
+	if cfg.tlsCert != "" {
+		if _, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey); err != nil {
+			return fail("cannot load the TLS certificate", err)
+		}
+	}
+	logger := log.With("component", "httpapi")
+	backend := &startingBackend{}
+	var ready atomic.Bool
+	window := cfg.timestampWindow
+	if window == 0 {
+		window = -1 // httpapi: negative disables the check
+	}
+	api, err := httpapi.New(httpapi.Config{
+		Backend:            backend,
+		Accounts:           accounts,
+		Logger:             logger,
+		TimestampWindow:    window,
+		DisableReplayCheck: cfg.disableReplayCheck,
+		PublicHosts:        cfg.publicHosts,
+		TrustForwardedHost: cfg.trustForwardedHost,
+		Ready:              ready.Load,
+	})
+	if err != nil {
+		return fail("invalid API configuration", err)
+	}
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return fail("cannot listen", err)
+	}
+	srv := api.NewHTTPServer()
+	tlsOn := cfg.tlsCert != ""
+	serveErr := make(chan error, 1)
+	go func() {
+		if tlsOn {
+			serveErr <- srv.ServeTLS(ln, cfg.tlsCert, cfg.tlsKey)
+		} else {
+			serveErr <- srv.Serve(ln)
+		}
+	}()
+	addr := ln.Addr().String()
+	scheme := "http"
+	if tlsOn {
+		scheme = "https"
+	}
+	endpoint := scheme + "://" + clientHost(addr)
+	log.Info("cmqd started", "version", version, "listen", addr, "endpoint", endpoint, "data", dataDir, "tls", tlsOn, "pid", os.Getpid())
+	if source == accountsCreated {
+		printAccount(stdout, accounts[0], accountsPath, endpoint, tlsOn)
+	}
+
+	// 4. The engine.
+	engineDir := filepath.Join(dataDir, engineDirName)
+	openStart := time.Now()
+	type opened struct {
+		e   *engine.Engine
+		err error
+	}
+	openDone := make(chan opened, 1)
+	go func() {
+		e, err := engine.Open(engineDir, engine.Options{
+			CheckpointBytes: cfg.checkpointBytes,
+			Logger:          log.With("component", "engine"),
+		})
+		openDone <- opened{e, err}
+	}()
+	var eng *engine.Engine
+	select {
+	case o := <-openDone:
+		if o.err != nil {
+			shutdownHTTP(log, srv, time.Second)
+			return fail("cannot open the queue engine in "+engineDir, o.err)
+		}
+		eng = o.e
+	case sig := <-sigs:
+		log.Info("signal received while the engine was opening; stopping", "signal", sig.String())
+		shutdownHTTP(log, srv, cfg.shutdownTimeout)
+		if o := <-openDone; o.err == nil {
+			closeEngine(log, o.e)
+		}
+		return exitOK
+	}
+	backend.b.Store(eng)
+	ready.Store(true)
+	log.Info("ready", "engine", engineDir, "recovery", time.Since(openStart).Round(time.Millisecond).String())
+
+	// 5. Serve until a signal or a fatal server error.
+	status := exitOK
+	select {
+	case sig := <-sigs:
+		log.Info("shutting down: no new connections; waiting for requests in flight", "signal", sig.String(), "timeout", cfg.shutdownTimeout.String())
+		go func() {
+			if s, ok := <-sigs; ok {
+				log.Warn("second signal: exiting now without a checkpoint (acknowledged changes are durable in the journal)", "signal", s.String())
+				os.Exit(exitFail)
+			}
+		}()
+	case err := <-serveErr:
+		log.Error("HTTP server stopped unexpectedly", "err", err)
+		fmt.Fprintf(stderr, "cmqd: HTTP server stopped: %v\n", err)
+		status = exitFail
+	}
+	ready.Store(false)
+	shutdownHTTP(log, srv, cfg.shutdownTimeout)
+	if !closeEngine(log, eng) {
+		status = exitFail
+	}
+	log.Info("stopped", "status", status)
+	return status
+}
+
+// shutdownHTTP stops accepting and waits up to timeout for requests in flight.
+func shutdownHTTP(log *slog.Logger, srv interface {
+	ShutdownWithContext(context.Context) error
+}, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	start := time.Now()
+	if err := srv.ShutdownWithContext(ctx); err != nil {
+		log.Warn("HTTP server: requests still running at the shutdown deadline; closing anyway", "err", err, "after", time.Since(start).Round(time.Millisecond).String())
+		return
+	}
+	log.Info("HTTP server stopped", "after", time.Since(start).Round(time.Millisecond).String())
+}
+
+// closeEngine writes the final checkpoint and closes the engine.
+func closeEngine(log *slog.Logger, e *engine.Engine) bool {
+	start := time.Now()
+	if err := e.Close(); err != nil {
+		log.Error("closing the queue engine", "err", err)
+		return false
+	}
+	log.Info("queue engine closed (checkpoint written, files synced)", "after", time.Since(start).Round(time.Millisecond).String())
+	return true
+}
+
+// clientHost turns a listen address into one a local client can connect to (an unspecified
+// address such as 0.0.0.0 or [::] becomes 127.0.0.1).
+func clientHost(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// printAccount prints the generated account once, with how to use it.
+func printAccount(w io.Writer, a httpapi.Account, path, endpoint string, tlsOn bool) {
+	insecure := ""
+	if tlsOn {
+		insecure = " --insecure # or --ca-cert <your CA>"
+	}
+	rule := strings.Repeat("=", 78)
+	fmt.Fprintf(w, `%[1]s
+cmqd created an account on this first start. It is printed only this once
+(it is stored in %[2]s, mode 0600).
+
+  namespace:  %[3]s
+  SecretId:   %[4]s
+  SecretKey:  %[5]s
+
+Use it with cmqctl:
+
+  export CMQ_ENDPOINT=%[6]s
+  export CMQ_SECRET_ID=%[4]s
+  export CMQ_SECRET_KEY=%[5]s
+  cmqctl queue create demo%[7]s
+  cmqctl send demo "hello"
+  cmqctl receive demo --wait 5 --delete
+
+or point any CMQ SDK at it, e.g. Python: Account("%[6]s", secretId, secretKey)
+%[1]s
+`, rule, path, a.Namespace, a.SecretID, a.SecretKey, endpoint, insecure)
 }

@@ -324,6 +324,16 @@ func parseModule(msg string) int {
 	return n
 }
 
+type responseHookKey struct{}
+
+// WithResponseHook returns a context under which every HTTP-200 response body (the raw CMQ
+// JSON, successful or not) of a call made with it is handed to fn before it is decoded. It is
+// how a caller using the typed methods can still see the raw JSON (cmqctl's --json). body is not
+// reused, so fn may keep it.
+func WithResponseHook(ctx context.Context, fn func(action string, body []byte)) context.Context {
+	return context.WithValue(ctx, responseHookKey{}, fn)
+}
+
 // envelope is the part of every response the client always reads.
 type envelope struct {
 	Code      json.Number `json:"code"`
@@ -454,6 +464,9 @@ func (c *Client) do(ctx context.Context, action string, params []Param, wait int
 			snippet = snippet[:512] + "…"
 		}
 		return nil, nil, fmt.Errorf("cmq %s: %w", action, &HTTPError{StatusCode: resp.StatusCode, Body: strings.TrimSpace(snippet)})
+	}
+	if hook, _ := ctx.Value(responseHookKey{}).(func(string, []byte)); hook != nil {
+		hook(action, body)
 	}
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
