@@ -130,6 +130,11 @@ func kvs(kv ...string) []signature.Param {
 
 // sign returns the params with the public ones and Signature added.
 func (c *client) sign(action string, params []signature.Param) []signature.Param {
+	return c.signParams(c.public(action, params))
+}
+
+// public returns params with the public parameters an SDK adds.
+func (c *client) public(action string, params []signature.Param) []signature.Param {
 	c.nonce++
 	ps := append([]signature.Param{
 		{Name: "Action", Value: action},
@@ -141,6 +146,11 @@ func (c *client) sign(action string, params []signature.Param) []signature.Param
 	if c.sigMethod != "" {
 		ps = append(ps, signature.Param{Name: "SignatureMethod", Value: c.sigMethod})
 	}
+	return ps
+}
+
+// signParams appends the Signature of ps.
+func (c *client) signParams(ps []signature.Param) []signature.Param {
 	signed := ps
 	if c.omitAt && c.method == "POST" {
 		signed = nil
@@ -156,6 +166,17 @@ func (c *client) sign(action string, params []signature.Param) []signature.Param
 	}
 	sig := signature.SignRequest(signature.ParseMethod(c.sigMethod), c.acct.SecretKey, c.method, host, c.path, signed)
 	return append(ps, signature.Param{Name: "Signature", Value: sig})
+}
+
+// signWithout signs an action with one public parameter left out.
+func (c *client) signWithout(action, drop string) []signature.Param {
+	var kept []signature.Param
+	for _, p := range c.public(action, nil) {
+		if p.Name != drop {
+			kept = append(kept, p)
+		}
+	}
+	return c.signParams(kept)
 }
 
 // encode form-encodes params in the given order (keys escaped too, so NGO's "offset " key
