@@ -67,7 +67,11 @@ func buildBinaries(t *testing.T) {
 		cmqdBin = filepath.Join(buildDir, "cmqd")
 		cmqctlBin = filepath.Join(buildDir, "cmqctl")
 		for bin, pkg := range map[string]string{cmqdBin: ".", cmqctlBin: "../cmqctl"} {
-			out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
+			args := []string{"build", "-o", bin}
+			if raceBuild {
+				args = append(args, "-race")
+			}
+			out, err := exec.Command("go", append(args, pkg)...).CombinedOutput()
 			if err != nil {
 				buildErr = fmt.Errorf("go build %s: %v\n%s", pkg, err, out)
 				return
@@ -135,6 +139,9 @@ func startCmqd(t *testing.T, args ...string) *cmqdProc {
 		default:
 			p.cmd.Process.Kill()
 			<-p.done
+		}
+		if strings.Contains(p.stderr.String(), "WARNING: DATA RACE") {
+			t.Errorf("the race detector fired in cmqd")
 		}
 		if t.Failed() {
 			t.Logf("cmqd %v\nstdout:\n%s\nstderr:\n%s", all, p.stdout.String(), p.stderr.String())
@@ -242,6 +249,9 @@ func ctl(t *testing.T, endpoint string, a httpapi.Account, stdin string, args ..
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()
+	if strings.Contains(errOut.String(), "WARNING: DATA RACE") {
+		t.Errorf("the race detector fired in cmqctl %v:\n%s", args, errOut.String())
+	}
 	var ee *exec.ExitError
 	switch {
 	case errors.As(err, &ee):
