@@ -106,7 +106,7 @@ type client struct {
 	sigMethod  string // SignatureMethod parameter; "" sends none (SHA1)
 	ctype      string // Content-Type; "" sends none (PY)
 	nonce      int
-	omitAt     bool // sign the PY way: leave out POSTed values that start with '@'
+	omitAt     bool // sign the PY way: leave out values that start with '@'
 	extraHdr   map[string]string
 	timeOffset int64 // added to the Timestamp
 }
@@ -152,7 +152,7 @@ func (c *client) public(action string, params []signature.Param) []signature.Par
 // signParams appends the Signature of ps.
 func (c *client) signParams(ps []signature.Param) []signature.Param {
 	signed := ps
-	if c.omitAt && c.method == "POST" {
+	if c.omitAt {
 		signed = nil
 		for _, p := range ps {
 			if !strings.HasPrefix(p.Value, "@") {
