@@ -78,10 +78,22 @@ func (e *Engine) GetQueueAttributes(ctx context.Context, namespace, name string)
 	if err := e.readBarrier(ctx); err != nil {
 		return QueueInfo{}, err
 	}
+	// Counters must be true as of now. Leases and delays that ran out are accounted for
+	// below; retention, the rewind window and dead letters change the state, so if any of
+	// them is due, apply a Tick first.
+	e.mu.RLock()
+	q := e.sm.lookup(namespace, name)
+	due := q != nil && q.nextDeadline() <= max(e.nowMs(), e.sm.clock)
+	e.mu.RUnlock()
+	if due {
+		if err := e.Tick(ctx); err != nil {
+			return QueueInfo{}, err
+		}
+	}
 	// Exclusive: reading the oldest message's time may open the queue's log.
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	q := e.sm.lookup(namespace, name)
+	q = e.sm.lookup(namespace, name)
 	if q == nil {
 		return QueueInfo{}, ErrQueueNotExist
 	}
@@ -97,7 +109,11 @@ func (e *Engine) GetQueueAttributes(ctx context.Context, namespace, name string)
 		info.Attributes.DeadLetter = &p
 	}
 	if q.attrs.RewindSeconds > 0 {
-		info.RewindMsgNum = int64(q.head-q.first) + int64(q.holes.Count())
+		window, _, err := e.sm.seqAtTime(q, (now/1000-q.attrs.RewindSeconds)*1000)
+		if err != nil {
+			return QueueInfo{}, e.sm.storageFailed(err)
+		}
+		info.RewindMsgNum = int64(q.rewindable(window))
 	}
 	if q.head < q.tail {
 		enqueue, _, _, err := e.sm.readMessage(q, q.head)

@@ -66,12 +66,14 @@ func (q *queue) appendState(dst []byte) []byte {
 		dst = append(dst, byte(m.state))
 		return true
 	})
-	dst = binary.AppendUvarint(dst, uint64(q.holes.Len()))
-	q.holes.Ascend(func(r index.Range) bool {
-		dst = binary.AppendUvarint(dst, r.Lo)
-		dst = binary.AppendUvarint(dst, r.Hi)
-		return true
-	})
+	for _, set := range [...]*index.RangeSet{&q.holes, &q.purged} {
+		dst = binary.AppendUvarint(dst, uint64(set.Len()))
+		set.Ascend(func(r index.Range) bool {
+			dst = binary.AppendUvarint(dst, r.Lo)
+			dst = binary.AppendUvarint(dst, r.Hi)
+			return true
+		})
+	}
 	entries := q.times.Entries()
 	lastT, lastSeq, _ := q.times.Last()
 	dst = binary.AppendVarint(dst, lastT)
@@ -175,12 +177,17 @@ func (d *decoder) queue() (*queue, error) {
 		}
 		q.meta.Set(seq, m)
 	}
-	for n := d.count(); n > 0 && d.err == nil; n-- {
-		lo, hi := d.uvarint(), d.uvarint()
-		if d.err == nil && (lo < q.head || hi > q.tail || lo >= hi) {
-			return nil, bad("deleted range out of range")
+	for _, r := range [...]struct {
+		set *index.RangeSet
+		lo  uint64
+	}{{&q.holes, q.head}, {&q.purged, q.first}} {
+		for n := d.count(); n > 0 && d.err == nil; n-- {
+			lo, hi := d.uvarint(), d.uvarint()
+			if d.err == nil && (lo < r.lo || hi > q.tail || lo >= hi) {
+				return nil, bad("deleted range out of range")
+			}
+			r.set.AddRange(lo, hi)
 		}
-		q.holes.AddRange(lo, hi)
 	}
 	lastT, lastSeq := d.varint(), d.uvarint()
 	n := d.count()

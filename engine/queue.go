@@ -56,7 +56,11 @@ type queue struct {
 	delayed  index.Deadlines
 	ready    index.SeqSet
 	holes    index.RangeSet
-	times    index.TimeIndex
+	// purged holds deleted seqs that rewind must not bring back: deleted while rewind was
+	// off, or purged by turning it off. It is a subset of the deleted seqs in [first, tail)
+	// (below head or in holes).
+	purged index.RangeSet
+	times  index.TimeIndex
 
 	// retentionAt, trimAt and ttlAt are lower bounds of the next time retention, rewind-window
 	// trimming and time-to-live dead-lettering can have work; 0 means "check at once". The
@@ -66,6 +70,7 @@ type queue struct {
 
 	// Derived (not checkpointed; rebuilt on restore).
 	sources     int   // queues that use this one as their dead-letter queue
+	scheduled   bool  // whether (scheduledAt, id) is in stateMachine.schedule
 	scheduledAt int64 // the deadline registered for this queue in stateMachine.schedule
 
 	log   *segment.Log // nil until first used
@@ -128,14 +133,13 @@ func (q *queue) markDeleted(seq uint64) {
 	q.removeMeta(seq)
 	if seq != q.head {
 		q.holes.Add(seq)
+		if q.attrs.RewindSeconds == 0 {
+			q.purged.Add(seq)
+		}
 		return
 	}
 	q.head++
-	if r, ok := q.holes.Min(); ok && r.Lo == q.head {
-		q.head = r.Hi
-		q.holes.DeleteBelow(q.head)
-	}
-	q.cursor = max(q.cursor, q.head)
+	q.absorbHoles()
 	if q.attrs.RewindSeconds == 0 {
 		q.dropBelow(q.head)
 	} else if q.trimAt == never {
@@ -163,13 +167,35 @@ func (q *queue) dropBelow(seq uint64) {
 			}
 		})
 		q.head = seq
-		if r, ok := q.holes.Min(); ok && r.Lo == q.head {
-			q.head = r.Hi
-			q.holes.DeleteBelow(q.head)
-		}
+		q.absorbHoles()
 	}
 	q.cursor = max(q.cursor, q.head)
+	q.purged.DeleteBelow(seq)
 	q.times.TrimBelow(seq)
+}
+
+// absorbHoles moves head past deleted seqs right above it and keeps cursor >= head.
+func (q *queue) absorbHoles() {
+	if r, ok := q.holes.Min(); ok && r.Lo == q.head {
+		q.head = r.Hi
+		q.holes.DeleteBelow(q.head)
+	}
+	q.cursor = max(q.cursor, q.head)
+}
+
+// rewindable counts the deleted messages a rewind at now could still bring back: deleted,
+// stored, not purged, and enqueued within the rewind window (from seq window on).
+func (q *queue) rewindable(window uint64) uint64 {
+	if q.attrs.RewindSeconds == 0 {
+		return 0
+	}
+	w := max(window, q.first)
+	var n uint64
+	if w < q.head {
+		n = q.head - w
+	}
+	n += q.holes.CountRange(max(w, q.head), q.tail)
+	return n - q.purged.CountRange(w, q.tail)
 }
 
 // nextDeadline is the earliest time at which advancing this queue can change something.

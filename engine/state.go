@@ -137,14 +137,15 @@ func (sm *stateMachine) noteVisible(q *queue, now int64) {
 // reschedule registers q's next deadline in the global schedule.
 func (sm *stateMachine) reschedule(q *queue) {
 	at := q.nextDeadline()
-	if at == q.scheduledAt {
+	if q.scheduled && at == q.scheduledAt {
 		return
 	}
-	if q.scheduledAt != 0 && q.scheduledAt != never {
+	if q.scheduled {
 		sm.schedule.Remove(q.scheduledAt, q.id)
 	}
+	q.scheduled = at != never
 	q.scheduledAt = at
-	if at != never {
+	if q.scheduled {
 		sm.schedule.Add(at, q.id)
 	}
 }
@@ -169,7 +170,7 @@ func (sm *stateMachine) tick(now int64) error {
 		if q == nil {
 			continue
 		}
-		q.scheduledAt = 0
+		q.scheduled = false // PopDue removed its entry
 		if err := sm.advance(q, now); err != nil {
 			return err
 		}
@@ -288,11 +289,15 @@ func (sm *stateMachine) expireToDeadLetter(q *queue, now int64) error {
 // false, changing nothing, if the dead-letter queue is gone or full.
 func (sm *stateMachine) moveToDeadLetter(q *queue, seq uint64, now int64) (bool, error) {
 	dlq := sm.queues[q.dlqID]
-	if dlq == nil || int64(dlq.live()) >= dlq.attrs.MaxMsgHeapNum {
+	if dlq == nil {
 		return false, nil
 	}
+	// Advance it first: messages that expired there make room.
 	if err := sm.advance(dlq, now); err != nil {
 		return false, err
+	}
+	if int64(dlq.live()) >= dlq.attrs.MaxMsgHeapNum {
+		return false, nil
 	}
 	_, origin, body, err := sm.readMessage(q, seq)
 	if err != nil {
@@ -377,6 +382,20 @@ func (sm *stateMachine) setQueueAttributes(q *queue, now int64, c *Command) resu
 	if err := a.validate(sm.limits); err != nil {
 		return result{err: err}
 	}
+	if q.attrs.RewindSeconds > 0 && a.RewindSeconds > q.attrs.RewindSeconds {
+		// A wider window must not bring back deletions that already left the old one.
+		window, _, err := sm.seqAtTime(q, (now/1000-q.attrs.RewindSeconds)*1000)
+		if err != nil {
+			return result{err: sm.storageFailed(err)}
+		}
+		q.holes.Ascend(func(r index.Range) bool {
+			if r.Lo >= window {
+				return false
+			}
+			q.purged.AddRange(r.Lo, min(r.Hi, window))
+			return true
+		})
+	}
 	if a.DeadLetter != nil && (c.Update.DeadLetter != nil || q.dlqID == 0) {
 		if err := sm.bindDeadLetter(q, a.DeadLetter); err != nil {
 			return result{err: err}
@@ -388,7 +407,10 @@ func (sm *stateMachine) setQueueAttributes(q *queue, now int64, c *Command) resu
 	q.attrs = a
 	q.modified = now
 	if a.RewindSeconds == 0 {
-		q.dropBelow(q.head) // disabling rewind purges the rewindable messages
+		// Disabling rewind purges the rewindable messages: those below head go now, those
+		// deleted above it can no longer be brought back.
+		q.dropBelow(q.head)
+		q.purged = *q.holes.Clone()
 	}
 	q.retentionAt, q.trimAt, q.ttlAt = 0, 0, 0 // windows changed: recheck at once
 	if err := sm.advance(q, now); err != nil {
@@ -402,7 +424,7 @@ func (sm *stateMachine) deleteQueue(q *queue) error {
 		return ErrIsDeadLetterQueue
 	}
 	sm.unbindDeadLetter(q)
-	if q.scheduledAt != 0 && q.scheduledAt != never {
+	if q.scheduled {
 		sm.schedule.Remove(q.scheduledAt, q.id)
 	}
 	delete(sm.namespaces[q.namespace], nameKey(q.name))
@@ -625,9 +647,17 @@ func (sm *stateMachine) rewind(q *queue, now, startConsumeTime int64) error {
 	for _, k := range delayed {
 		q.meta.Set(k.seq, k.m)
 	}
+	// Deletions rewind may not undo stay deleted.
 	q.holes.DeleteFrom(s)
+	q.purged.Ascend(func(r index.Range) bool {
+		if r.Hi > s {
+			q.holes.AddRange(max(r.Lo, s), r.Hi)
+		}
+		return true
+	})
 	if q.head > s {
 		q.head = s
+		q.absorbHoles()
 	}
 	q.cursor = min(q.cursor, s)
 	q.cursor = max(q.cursor, q.head)
