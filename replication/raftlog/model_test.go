@@ -39,7 +39,7 @@ func TestModelAgainstMemoryStorage(t *testing.T) {
 		seeds = 4
 	}
 	for seed := 1; seed <= seeds; seed++ {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { runModel(t, uint64(seed), 400) })
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { runModel(t, uint64(seed), 600) })
 	}
 }
 
@@ -61,13 +61,13 @@ func runModel(t *testing.T, seed uint64, steps int) {
 		dummy := first - 1
 		desc := ""
 		switch p := r.IntN(100); {
-		case p < 40: // Append, sometimes overlapping (conflict) or reaching below the compaction point
+		case p < 45: // Append, sometimes overlapping (conflict) or reaching below the compaction point
 			if r.IntN(4) == 0 {
 				m.curTerm++
 			}
 			lo := max(dummy, 3) - 2
 			start := lo + r.Uint64N(last+2-lo)
-			n := 1 + r.IntN(6)
+			n := 1 + r.IntN(8)
 			ents := make([]*raftpb.Entry, n)
 			for k := range ents {
 				ents[k] = ent(start+uint64(k), m.curTerm, randData(r, 120))
@@ -87,14 +87,14 @@ func runModel(t *testing.T, seed uint64, steps int) {
 				must(t, err)
 				must(t, m.mem.Append(ents))
 			}
-		case p < 55:
+		case p < 60:
 			desc = "Sync"
 			must(t, s.Sync())
 			if m.term != m.durTerm || m.vote != m.durVote {
 				m.stateWritten()
 			}
 			checkTail(t, s)
-		case p < 67:
+		case p < 72:
 			term := m.term
 			if r.IntN(3) == 0 {
 				m.curTerm++
@@ -108,7 +108,7 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			desc = fmt.Sprintf("SetHardState(%d, %d, %d)", term, vote, commit)
 			must(t, s.SetHardState(hardState(term, vote, commit)))
 			m.setHS(term, vote, commit)
-		case p < 75:
+		case p < 80:
 			i := dummy + r.Uint64N(m.commit-dummy+1)
 			if r.IntN(5) == 0 && dummy > 0 {
 				i = dummy - r.Uint64N(min(dummy, 2)+1)
@@ -121,7 +121,7 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			if err == nil {
 				m.stateWritten()
 			}
-		case p < 79:
+		case p < 82:
 			if r.IntN(2) == 0 {
 				m.curTerm++
 			}
@@ -146,13 +146,13 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			m.setHS(m.term, m.vote, max(m.commit, idx))
 			m.stateWritten()
 			m.snaps++
-		case p < 83:
+		case p < 85:
 			cs := randConfState(r)
 			desc = "SetConfState"
 			must(t, s.SetConfState(cs))
 			m.cs = raftpb.EnsureConfState(proto.Clone(cs).(*raftpb.ConfState))
 			m.stateWritten()
-		case p < 92:
+		case p < 93:
 			desc = "Close+Open"
 			must(t, s.Close())
 			m.stateWritten()

@@ -355,6 +355,9 @@ func (s *Storage) createSegment(dir string, first uint64, content []byte) error 
 func (s *Storage) recoverLog(st diskState) ([]segFile, error) {
 	rep := &s.rec
 	segs, err := listSegments(s.walDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, corruptf(s.walDir, -1, 0, "log directory named by the state file (epoch %d) is missing", st.epoch)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -44,6 +44,7 @@ type Options struct {
 // hooks let tests observe durability-relevant events.
 type hooks struct {
 	dirSync func(dir, reason string) // before every directory fsync (also with NoSync)
+	syncErr func() error             // if set and non-nil, replaces the result of every file or directory fsync
 }
 
 // Stats are counters since Open, plus what Open recovered.
@@ -107,7 +108,7 @@ type Storage struct {
 
 	rec   RecoveryReport
 	stats struct {
-		appends, appendedEntries, appendedBytes, syncs, fileSyncs, dirSyncs atomic.Uint64
+		appends, appendedEntries, appendedBytes, syncs, fileSyncs, dirSyncs      atomic.Uint64
 		stateWrites, truncations, compactions, snapshots, cacheHits, cacheMisses atomic.Uint64
 	}
 }
@@ -217,6 +218,9 @@ func (s *Storage) fail(op string, err error) error {
 // fileSync fsyncs f (unless NoSync).
 func (s *Storage) fileSync(f *os.File) error {
 	s.stats.fileSyncs.Add(1)
+	if err := s.injectedSyncErr(); err != nil {
+		return err
+	}
 	if s.opts.NoSync {
 		return nil
 	}
@@ -230,6 +234,9 @@ func (s *Storage) dirSync(dir, reason string) error {
 	if h := s.opts.hooks; h != nil && h.dirSync != nil {
 		h.dirSync(dir, reason)
 	}
+	if err := s.injectedSyncErr(); err != nil {
+		return err
+	}
 	if s.opts.NoSync {
 		return nil
 	}
@@ -242,6 +249,13 @@ func (s *Storage) dirSync(dir, reason string) error {
 		err = cerr
 	}
 	return err
+}
+
+func (s *Storage) injectedSyncErr() error {
+	if h := s.opts.hooks; h != nil && h.syncErr != nil {
+		return h.syncErr()
+	}
+	return nil
 }
 
 // writeState replaces the state file with st: temp file, fsync, rename, directory fsync.
@@ -660,6 +674,9 @@ func (s *Storage) syncLogLocked() error {
 		return nil
 	}
 	s.stats.fileSyncs.Add(1)
+	if err := s.injectedSyncErr(); err != nil {
+		return s.fail("fsync log", err)
+	}
 	if !s.opts.NoSync {
 		if err := s.wal.Sync(); err != nil {
 			return s.fail("fsync log", err)
