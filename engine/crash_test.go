@@ -589,7 +589,11 @@ func TestCrashDuringCheckpointAndQueueDelete(t *testing.T) {
 				cr.captures = append(cr.captures, c)
 				return nil
 			})
-			for cr.op = 1; cr.op <= ops; cr.op++ {
+			for op := 1; op <= ops; op++ {
+				// Checkpoints run in the background: the hook reads cr.op on their goroutine.
+				cr.mu.Lock()
+				cr.op = op
+				cr.mu.Unlock()
 				cr.step()
 			}
 			cr.h.reopen() // a last checkpoint, and recovery with its directory removals
