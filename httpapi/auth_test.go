@@ -226,7 +226,9 @@ func TestReplay(t *testing.T) {
 func TestReplayCacheBounded(t *testing.T) {
 	c := newReplayCache(5*time.Minute, 100)
 	now := time.Unix(testEpoch, 0)
-	sig := func(i int) []byte { return []byte(strings.Repeat("x", 20) + string(rune('A'+i%26)) + string(rune('A'+i/26%26)) + string(rune('A'+i/676))) }
+	sig := func(i int) []byte {
+		return []byte(strings.Repeat("x", 20) + string(rune('A'+i%26)) + string(rune('A'+i/26%26)) + string(rune('A'+i/676)))
+	}
 	// Fill across several seconds.
 	for i := 0; i < 100; i++ {
 		if err := c.check(0, sig(i), now.Unix()+int64(i/10), now.Add(time.Duration(i/10)*time.Second)); err != nil {
@@ -335,4 +337,3 @@ func TestTogglePort(t *testing.T) {
 		}
 	}
 }
-

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand"
 	"net/url"
 	"reflect"
 	"sort"
@@ -112,8 +113,10 @@ type client struct {
 }
 
 func (e *testEnv) client(a Account) *client {
+	// A random Nonce base, like the SDKs: clients with the same clock and requests would
+	// otherwise sign identically (and be refused as replays).
 	return &client{env: e, acct: a, method: "POST", host: "127.0.0.1:8080", path: "/v2/index.php",
-		sigMethod: "HmacSHA1", ctype: "application/x-www-form-urlencoded"}
+		sigMethod: "HmacSHA1", ctype: "application/x-www-form-urlencoded", nonce: rand.Intn(1 << 40)}
 }
 
 // kvs turns "k", "v", ... into params.

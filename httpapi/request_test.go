@@ -283,3 +283,18 @@ func TestAppendEscaped(t *testing.T) {
 		}
 	}
 }
+
+func TestPanicRecovered(t *testing.T) {
+	e := newEnv(t, nil)
+	s, err := New(Config{Backend: nopBackend{}, Accounts: []Account{accountA}, Now: e.clock.Now,
+		Logger: e.srv.logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srv = s
+	c := e.client(accountA)
+	got := c.do("ListQueue") // the nil engine panics
+	wantCode(t, got, 6000, 10050)
+	// The server still serves.
+	wantCode(t, c.do("CreateTopic", "topicName", "t"), 6000, 10430)
+}

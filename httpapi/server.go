@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -183,12 +185,34 @@ func (s *Server) Handler(ctx *fasthttp.RequestCtx) {
 		}
 	}
 	r := acquireRequest()
+	defer s.recoverPanic(ctx)
 	s.serve(ctx, r)
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(r.w.b)
 	s.log(r)
 	releaseRequest(r)
+}
+
+// recoverPanic turns a panic in an action (a backend bug) into a 6000 answer and an Error
+// log record instead of a crashed server. The request's pooled state is abandoned.
+func (s *Server) recoverPanic(ctx *fasthttp.RequestCtx) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	rid := s.ridPrefix + "panic-" + strconv.FormatUint(s.ridCounter.Add(1), 10)
+	s.logger.Error("panic while serving a request", "requestId", rid, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	ctx.ResetBody()
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetContentType("application/json")
+	w := jsonWriter{}
+	w.b = append(w.b, `{"code":6000`...)
+	w.comma = true
+	w.errMessage("message", engine.ErrInternal)
+	w.str("requestId", rid)
+	w.b = append(w.b, '}')
+	ctx.SetBody(w.b)
 }
 
 // NewHTTPServer returns a fasthttp server configured for the API: Handler, Name "opencmq",
