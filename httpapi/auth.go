@@ -24,7 +24,7 @@ func newAccount(a Account, idx uint32) *account {
 }
 
 // authenticate finds the account of a request, verifies its signature and Timestamp and
-// returns the Timestamp (unix seconds; 0 when the window check is off and none was sent).
+// returns the Timestamp (unix seconds; 0 when the window check is off).
 func (s *Server) authenticate(ctx *fasthttp.RequestCtx, r *request) (int64, error) {
 	id, _ := r.get("SecretId")
 	if len(id) == 0 {
@@ -42,26 +42,26 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx, r *request) (int64, erro
 	if !s.verify(ctx, r, acct, signature.ParseMethod(b2s(m)), sig) {
 		return 0, errAuthFailed
 	}
+	if s.window < 0 {
+		// Unchecked (and optional), so meaningless for the replay cache, which then
+		// remembers a request for the default window from now.
+		r.acct = acct
+		return 0, nil
+	}
 	// The timestamp is checked after the signature so that a client with a skewed clock
 	// learns about its clock, and nobody else learns anything.
-	tsb, ok := r.get("Timestamp")
-	if !ok || len(tsb) == 0 {
-		if s.window < 0 {
-			r.acct = acct
-			return 0, nil
-		}
+	tsb, _ := r.get("Timestamp")
+	if len(tsb) == 0 {
 		return 0, errNoTimestamp
 	}
 	ts, err := strconv.ParseInt(b2s(tsb), 10, 64)
 	if err != nil {
 		return 0, errBadTimestamp
 	}
-	if s.window >= 0 {
-		now := s.now()
-		d := now.Sub(time.Unix(ts, 0))
-		if ts > 1<<40 || ts < -(1<<40) || d > s.window || d < -s.window {
-			return 0, errTimestamp(ts, now.Unix(), int64(s.window/time.Second))
-		}
+	now := s.now()
+	d := now.Sub(time.Unix(ts, 0))
+	if ts > 1<<40 || ts < -(1<<40) || d > s.window || d < -s.window {
+		return 0, errTimestamp(ts, now.Unix(), int64(s.window/time.Second))
 	}
 	r.acct = acct
 	return ts, nil

@@ -179,6 +179,7 @@ func TestTimestampWindowDisabled(t *testing.T) {
 	e.mustCreate("ns-a", "q", nil)
 	req := c.request(c.sign("SendMessage", kvs("queueName", "q", "msgBody", "x")))
 	wantCode(t, e.roundTrip(req), 0, 0)
+	e.clock.Advance(4 * time.Minute)
 	wantCode(t, e.roundTrip(req), 4100, 10030)
 }
 

@@ -2,12 +2,15 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"unicode/utf8"
 
@@ -297,4 +300,49 @@ func TestPanicRecovered(t *testing.T) {
 	wantCode(t, got, 6000, 10050)
 	// The server still serves.
 	wantCode(t, c.do("CreateTopic", "topicName", "t"), 6000, 10430)
+}
+
+// recordHandler keeps slog records.
+type recordHandler struct {
+	mu   sync.Mutex
+	recs []slog.Record
+}
+
+func (h *recordHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *recordHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	h.recs = append(h.recs, r)
+	h.mu.Unlock()
+	return nil
+}
+func (h *recordHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *recordHandler) WithGroup(string) slog.Handler      { return h }
+
+func (h *recordHandler) last() (slog.Level, map[string]string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.recs[len(h.recs)-1]
+	attrs := map[string]string{}
+	r.Attrs(func(a slog.Attr) bool { attrs[a.Key] = a.Value.String(); return true })
+	return r.Level, attrs
+}
+
+func TestLogging(t *testing.T) {
+	h := &recordHandler{}
+	e := newEnv(t, func(c *Config) { c.Logger = slog.New(h) })
+	c := e.client(accountA)
+	got := c.do("ListQueue")
+	level, attrs := h.last()
+	if level != slog.LevelDebug || attrs["requestId"] != got["requestId"] || attrs["action"] != "ListQueue" || attrs["code"] != "0" {
+		t.Fatalf("%v %v", level, attrs)
+	}
+	c.do("ReceiveMessage", "queueName", "nosuch")
+	if level, attrs = h.last(); level != slog.LevelDebug || attrs["code"] != "4440" || attrs["action"] != "ReceiveMessage" {
+		t.Fatalf("%v %v", level, attrs)
+	}
+	e.eng.Close() // every call now fails internally
+	c.do("SendMessage", "queueName", "q", "msgBody", "x")
+	if level, attrs = h.last(); level != slog.LevelError || attrs["code"] != "6000" || !strings.Contains(attrs["message"], "closed") {
+		t.Fatalf("%v %v", level, attrs)
+	}
 }
