@@ -1,0 +1,691 @@
+package replication
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/opencmq/opencmq/engine"
+	"github.com/opencmq/opencmq/replication/raftlog"
+	"go.etcd.io/raft/v3"
+	"go.etcd.io/raft/v3/raftpb"
+	"google.golang.org/protobuf/proto"
+)
+
+// Peer is a member of the raft group: its id and the address its raft transport listens on.
+type Peer struct {
+	ID   uint64 `json:"id"`
+	Addr string `json:"addr"`
+}
+
+// Config configures a Node.
+type Config struct {
+	// ID of this node, > 0, never reused for another node.
+	ID uint64
+	// Dir holds the raft log and the membership file.
+	Dir string
+	// Peers is the initial membership (this node included) when a new cluster is created.
+	// Ignored once the node has state on disk. A single peer makes a one-voter group: the
+	// embedded single-node default uses the same code path as a cluster.
+	Peers []Peer
+	// Join starts a node that an existing cluster added with AddNode: it boots empty and
+	// waits for the leader to send it the log or a snapshot.
+	Join bool
+	// Transport carries raft messages; required.
+	Transport Transport
+	// TickInterval is the raft tick; default 100 ms. ElectionTicks (default 10) and
+	// HeartbeatTicks (default 1) are in ticks.
+	TickInterval                  time.Duration
+	ElectionTicks, HeartbeatTicks int
+	// CatchUpEntries is how many entries are kept behind the last checkpoint so that a
+	// slightly lagging follower catches up from the log rather than by snapshot; default 5000.
+	CatchUpEntries uint64
+	// NoSync skips fsyncs (tests only).
+	NoSync bool
+	Logger *slog.Logger
+}
+
+// Status is a node's view of the group.
+type Status struct {
+	ID      uint64 `json:"id"`
+	Role    string `json:"role"`
+	Term    uint64 `json:"term"`
+	Leader  uint64 `json:"leader"`
+	Commit  uint64 `json:"commit"`
+	Applied uint64 `json:"applied"`
+	Peers   []Peer `json:"peers"`
+}
+
+// Errors.
+var (
+	ErrStopped   = errors.New("replication: node stopped")
+	ErrNoLeader  = errors.New("replication: no leader")
+	ErrIDReused  = errors.New("replication: node id was used before")
+	ErrNotMember = errors.New("replication: not a member")
+)
+
+// Node runs one member of a raft group and orders an engine's commands: it implements
+// engine.Replicator. One goroutine owns the RawNode and runs the Ready loop in the order
+// the raft README documents: persist entries and hard state (fsync only when MustSync),
+// send messages, apply the snapshot and committed entries, Advance.
+type Node struct {
+	cfg     Config
+	logger  *slog.Logger
+	storage *raftlog.Storage
+	rn      *raft.RawNode
+	eng     *engine.Engine
+	members *membership
+
+	propc   chan proposal
+	recvc   chan *raftpb.Message
+	readc   chan *readRequest
+	confc   chan confRequest
+	compact chan uint64
+	unreach chan uint64
+	snapc   chan snapStatus
+	stop    chan struct{}
+	done    chan struct{}
+
+	// Published by the loop for other goroutines.
+	status  atomic.Pointer[Status]
+	applied atomic.Uint64
+	failed  atomic.Pointer[error]
+
+	appliedMu   sync.Mutex
+	appliedCond *sync.Cond
+
+	readSeq atomic.Uint64
+}
+
+type proposal struct {
+	data []byte
+	errc chan error
+}
+
+type readRequest struct {
+	rctx  []byte
+	index uint64
+	done  chan error
+}
+
+type confRequest struct {
+	cc   *raftpb.ConfChange
+	errc chan error
+}
+
+type snapStatus struct {
+	to     uint64
+	failed bool
+}
+
+// New opens the raft log in cfg.Dir. Start connects it to an engine.
+func New(cfg Config) (*Node, error) {
+	if cfg.ID == 0 {
+		return nil, errors.New("replication: node id must be > 0")
+	}
+	if cfg.Transport == nil {
+		return nil, errors.New("replication: a transport is required")
+	}
+	if cfg.TickInterval <= 0 {
+		cfg.TickInterval = 100 * time.Millisecond
+	}
+	if cfg.ElectionTicks <= 0 {
+		cfg.ElectionTicks = 10
+	}
+	if cfg.HeartbeatTicks <= 0 {
+		cfg.HeartbeatTicks = 1
+	}
+	if cfg.CatchUpEntries == 0 {
+		cfg.CatchUpEntries = 5000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	st, err := raftlog.Open(filepath.Join(cfg.Dir, "raft"), raftlog.Options{NoSync: cfg.NoSync, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	members, err := loadMembership(cfg.Dir)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	n := &Node{
+		cfg: cfg, logger: cfg.Logger.With("node", cfg.ID), storage: st, members: members,
+		propc:   make(chan proposal, 4096),
+		recvc:   make(chan *raftpb.Message, 4096),
+		readc:   make(chan *readRequest, 1024),
+		confc:   make(chan confRequest, 16),
+		compact: make(chan uint64, 16),
+		unreach: make(chan uint64, 256),
+		snapc:   make(chan snapStatus, 16),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	n.appliedCond = sync.NewCond(&n.appliedMu)
+	n.status.Store(&Status{ID: cfg.ID, Role: "follower"})
+	return n, nil
+}
+
+// Start connects the node to its engine (opened with this node as its Replicator) and
+// starts the raft loop.
+func (n *Node) Start(eng *engine.Engine) error {
+	n.eng = eng
+	hs, cs, err := n.storage.InitialState()
+	if err != nil {
+		return err
+	}
+	rcfg := &raft.Config{
+		ID:                        n.cfg.ID,
+		ElectionTick:              n.cfg.ElectionTicks,
+		HeartbeatTick:             n.cfg.HeartbeatTicks,
+		Storage:                   snapshotStorage{n.storage},
+		Applied:                   eng.AppliedIndex(),
+		MaxSizePerMsg:             1 << 20,
+		MaxCommittedSizePerReady:  8 << 20,
+		MaxUncommittedEntriesSize: 256 << 20,
+		MaxInflightMsgs:           256,
+		CheckQuorum:               true,
+		PreVote:                   true,
+		ReadOnlyOption:            raft.ReadOnlySafe,
+		Logger:                    raftLogger{n.logger},
+	}
+	fresh := raft.IsEmptyHardState(hs) && len(cs.GetVoters()) == 0
+	if last, _ := n.storage.LastIndex(); last > 0 {
+		fresh = false
+	}
+	if rcfg.Applied > 0 {
+		if last, _ := n.storage.LastIndex(); rcfg.Applied > last {
+			// The engine is ahead of the log (a snapshot installed, then the log lost): raft
+			// must not re-apply; the leader will fill the log in.
+			rcfg.Applied = last
+		}
+	}
+	rn, err := raft.NewRawNode(rcfg)
+	if err != nil {
+		return err
+	}
+	n.rn = rn
+	if fresh && !n.cfg.Join {
+		peers := make([]raft.Peer, len(n.cfg.Peers))
+		for i, p := range n.cfg.Peers {
+			ctx, _ := json.Marshal(p)
+			peers[i] = raft.Peer{ID: p.ID, Context: ctx}
+			n.members.set(p)
+		}
+		if err := rn.Bootstrap(peers); err != nil {
+			return err
+		}
+	}
+	for _, p := range n.members.list() {
+		if p.ID != n.cfg.ID {
+			n.cfg.Transport.AddPeer(p.ID, p.Addr)
+		}
+	}
+	n.cfg.Transport.Start(n)
+	n.applied.Store(rcfg.Applied)
+	go n.run()
+	return nil
+}
+
+// Stop stops the raft loop and closes the raft log. The engine must be closed after it.
+func (n *Node) Stop() error {
+	select {
+	case <-n.stop:
+	default:
+		close(n.stop)
+	}
+	<-n.done
+	n.cfg.Transport.Stop()
+	n.appliedMu.Lock()
+	n.appliedCond.Broadcast()
+	n.appliedMu.Unlock()
+	return n.storage.Close()
+}
+
+func (n *Node) fatal() error {
+	if p := n.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// fail stops the node for good after a storage error: it must not vote or lead on a log it
+// can no longer trust.
+func (n *Node) fail(err error) {
+	if n.failed.CompareAndSwap(nil, &err) {
+		n.logger.Error("replication: storage failure; node stops serving", "err", err)
+	}
+}
+
+func (n *Node) run() {
+	defer close(n.done)
+	ticker := time.NewTicker(n.cfg.TickInterval)
+	defer ticker.Stop()
+	var reads []*readRequest
+	for {
+		select {
+		case <-ticker.C:
+			n.rn.Tick()
+		case p := <-n.propc:
+			n.propose(p)
+			for more := true; more; {
+				select {
+				case p := <-n.propc:
+					n.propose(p)
+				default:
+					more = false
+				}
+			}
+		case m := <-n.recvc:
+			n.rn.Step(m)
+		case r := <-n.readc:
+			reads = append(reads, r)
+			n.rn.ReadIndex(r.rctx)
+		case c := <-n.confc:
+			c.errc <- n.rn.ProposeConfChange(c.cc)
+		case idx := <-n.compact:
+			n.compactLog(idx)
+		case id := <-n.unreach:
+			n.rn.ReportUnreachable(id)
+		case s := <-n.snapc:
+			st := raft.SnapshotFinish
+			if s.failed {
+				st = raft.SnapshotFailure
+			}
+			n.rn.ReportSnapshot(s.to, st)
+		case <-n.stop:
+			for _, r := range reads {
+				r.done <- ErrStopped
+			}
+			return
+		}
+		for n.rn.HasReady() && n.fatal() == nil {
+			if err := n.handleReady(n.rn.Ready(), &reads); err != nil {
+				n.fail(err)
+			}
+		}
+		if n.fatal() != nil {
+			for _, r := range reads {
+				r.done <- n.fatal()
+			}
+			<-n.stop
+			return
+		}
+		n.publishStatus()
+	}
+}
+
+func (n *Node) propose(p proposal) {
+	err := n.rn.Propose(p.data)
+	p.errc <- err
+}
+
+// handleReady processes one Ready in the documented order.
+func (n *Node) handleReady(rd raft.Ready, reads *[]*readRequest) error {
+	// 1. Persist: a snapshot's metadata, the entries and the hard state; fsync if needed.
+	var snapFile string
+	if !raft.IsEmptySnap(rd.Snapshot) {
+		var info snapshotData
+		if err := json.Unmarshal(rd.Snapshot.GetData(), &info); err != nil {
+			return fmt.Errorf("snapshot data: %w", err)
+		}
+		snapFile = info.File
+		for _, p := range info.Peers {
+			n.members.set(p)
+			if p.ID != n.cfg.ID {
+				n.cfg.Transport.AddPeer(p.ID, p.Addr)
+			}
+		}
+		if err := n.members.save(n.cfg.Dir); err != nil {
+			return err
+		}
+		// Install the engine state before the raft log forgets what precedes it.
+		if err := n.installSnapshot(snapFile); err != nil {
+			return err
+		}
+		if err := n.storage.ApplySnapshot(rd.Snapshot); err != nil {
+			return err
+		}
+	}
+	if err := n.storage.Append(rd.Entries); err != nil {
+		return err
+	}
+	if !raft.IsEmptyHardState(rd.HardState) {
+		if err := n.storage.SetHardState(rd.HardState); err != nil {
+			return err
+		}
+	}
+	if rd.MustSync {
+		if err := n.storage.Sync(); err != nil {
+			return err
+		}
+	}
+	// 2. Send, now that what the messages promise is durable.
+	n.send(rd.Messages)
+	// 3. Apply committed entries.
+	if len(rd.CommittedEntries) > 0 {
+		if err := n.applyEntries(rd.CommittedEntries); err != nil {
+			return err
+		}
+	}
+	if !raft.IsEmptySnap(rd.Snapshot) {
+		n.setApplied(rd.Snapshot.GetMetadata().GetIndex())
+	}
+	for _, rs := range rd.ReadStates {
+		for _, r := range *reads {
+			if string(r.rctx) == string(rs.RequestCtx) {
+				r.index = rs.Index
+			}
+		}
+	}
+	n.releaseReads(reads)
+	// 4. Advance.
+	n.rn.Advance(rd)
+	return nil
+}
+
+func (n *Node) send(msgs []*raftpb.Message) {
+	for _, m := range msgs {
+		if m.GetType() == raftpb.MsgSnap {
+			n.sendSnapshot(m)
+			continue
+		}
+		n.cfg.Transport.Send(m)
+	}
+}
+
+func (n *Node) applyEntries(ents []*raftpb.Entry) error {
+	batch := make([]engine.Entry, 0, len(ents))
+	for _, e := range ents {
+		switch e.GetType() {
+		case raftpb.EntryNormal:
+			var data []byte
+			if len(e.GetData()) > 0 {
+				data = e.GetData()
+			}
+			batch = append(batch, engine.Entry{Index: e.GetIndex(), Data: data})
+		case raftpb.EntryConfChange:
+			n.eng.Apply(batch)
+			batch = batch[:0]
+			var cc raftpb.ConfChange
+			if err := proto.Unmarshal(e.GetData(), &cc); err != nil {
+				return fmt.Errorf("conf change at %d: %w", e.GetIndex(), err)
+			}
+			if err := n.applyConfChange(&cc); err != nil {
+				return err
+			}
+			batch = append(batch, engine.Entry{Index: e.GetIndex()})
+		default:
+			batch = append(batch, engine.Entry{Index: e.GetIndex()})
+		}
+	}
+	n.eng.Apply(batch)
+	if len(ents) > 0 {
+		n.setApplied(ents[len(ents)-1].GetIndex())
+	}
+	return nil
+}
+
+func (n *Node) applyConfChange(cc *raftpb.ConfChange) error {
+	var p Peer
+	if len(cc.GetContext()) > 0 {
+		if err := json.Unmarshal(cc.GetContext(), &p); err != nil {
+			return fmt.Errorf("conf change context: %w", err)
+		}
+	}
+	switch cc.GetType() {
+	case raftpb.ConfChangeAddNode, raftpb.ConfChangeAddLearnerNode:
+		if n.members.wasRemoved(cc.GetNodeId()) {
+			// Ids are never reused: refuse deterministically on every replica.
+			cc.NodeId = proto.Uint64(0)
+			break
+		}
+		p.ID = cc.GetNodeId()
+		n.members.set(p)
+		if p.ID != n.cfg.ID {
+			n.cfg.Transport.AddPeer(p.ID, p.Addr)
+		}
+	case raftpb.ConfChangeRemoveNode:
+		n.members.remove(cc.GetNodeId())
+		if cc.GetNodeId() != n.cfg.ID {
+			n.cfg.Transport.RemovePeer(cc.GetNodeId())
+		}
+	}
+	cs := n.rn.ApplyConfChange(cc)
+	if err := n.storage.SetConfState(cs); err != nil {
+		return err
+	}
+	return n.members.save(n.cfg.Dir)
+}
+
+func (n *Node) setApplied(idx uint64) {
+	n.appliedMu.Lock()
+	if idx > n.applied.Load() {
+		n.applied.Store(idx)
+	}
+	n.appliedCond.Broadcast()
+	n.appliedMu.Unlock()
+}
+
+// releaseReads answers the read barriers whose read index has been applied.
+func (n *Node) releaseReads(reads *[]*readRequest) {
+	kept := (*reads)[:0]
+	applied := n.applied.Load()
+	for _, r := range *reads {
+		if r.index != 0 && r.index <= applied {
+			r.done <- nil
+			continue
+		}
+		kept = append(kept, r)
+	}
+	*reads = kept
+}
+
+func (n *Node) compactLog(checkpointed uint64) {
+	if checkpointed <= n.cfg.CatchUpEntries {
+		return
+	}
+	to := checkpointed - n.cfg.CatchUpEntries
+	if first, _ := n.storage.FirstIndex(); to <= first {
+		return
+	}
+	if err := n.storage.Compact(to); err != nil && !errors.Is(err, raft.ErrCompacted) {
+		n.fail(fmt.Errorf("compact to %d: %w", to, err))
+	}
+}
+
+func (n *Node) publishStatus() {
+	st := n.rn.BasicStatus()
+	role := "follower"
+	switch st.RaftState {
+	case raft.StateLeader:
+		role = "leader"
+	case raft.StateCandidate, raft.StatePreCandidate:
+		role = "candidate"
+	}
+	n.status.Store(&Status{
+		ID: n.cfg.ID, Role: role, Term: st.HardState.GetTerm(), Leader: st.Lead,
+		Commit: st.HardState.GetCommit(), Applied: n.applied.Load(), Peers: n.members.list(),
+	})
+}
+
+// Status returns the node's view of the group.
+func (n *Node) Status() Status {
+	s := *n.status.Load()
+	s.Applied = n.applied.Load()
+	return s
+}
+
+// Ready reports whether the node can serve: it knows a leader and has applied everything
+// that was committed when it last looked.
+func (n *Node) Ready() bool {
+	s := n.Status()
+	return n.fatal() == nil && s.Leader != 0 && s.Applied >= s.Commit
+}
+
+// --- engine.Replicator ---
+
+// Propose submits data to the group. Proposals made while no leader is known are retried
+// until ctx ends; raft forwards a follower's proposals to the leader.
+func (n *Node) Propose(ctx context.Context, data []byte) error {
+	for {
+		if err := n.fatal(); err != nil {
+			return err
+		}
+		errc := make(chan error, 1)
+		select {
+		case n.propc <- proposal{data: data, errc: errc}:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-n.stop:
+			return ErrStopped
+		}
+		var err error
+		select {
+		case err = <-errc:
+		case <-n.stop:
+			return ErrStopped
+		}
+		if !errors.Is(err, raft.ErrProposalDropped) {
+			return err
+		}
+		select {
+		case <-time.After(n.cfg.TickInterval):
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-n.stop:
+			return ErrStopped
+		}
+	}
+}
+
+// ReadBarrier implements linearizable reads with raft's ReadIndex (ReadOnlySafe: the leader
+// confirms its leadership with a quorum of heartbeats), then waits until this node has
+// applied up to the returned index.
+func (n *Node) ReadBarrier(ctx context.Context) error {
+	for {
+		rctx := binary.BigEndian.AppendUint64(nil, n.readSeq.Add(1))
+		r := &readRequest{rctx: rctx, done: make(chan error, 1)}
+		select {
+		case n.readc <- r:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-n.stop:
+			return ErrStopped
+		}
+		// A read index request is dropped silently when there is no leader; ask again
+		// every election timeout until ctx ends.
+		retry := time.NewTimer(n.cfg.TickInterval * time.Duration(n.cfg.ElectionTicks))
+		select {
+		case err := <-r.done:
+			retry.Stop()
+			return err
+		case <-retry.C:
+		case <-ctx.Done():
+			retry.Stop()
+			return ctx.Err()
+		case <-n.stop:
+			retry.Stop()
+			return ErrStopped
+		}
+	}
+}
+
+// IsLeader reports whether this node leads the group.
+func (n *Node) IsLeader() bool { return n.status.Load().Role == "leader" }
+
+// Checkpointed lets the node compact its raft log behind the engine's durable checkpoint.
+func (n *Node) Checkpointed(index uint64) {
+	select {
+	case n.compact <- index:
+	default:
+	}
+}
+
+// --- membership changes ---
+
+// AddNode adds a voter with the given id and raft address. Ids are never reused.
+func (n *Node) AddNode(ctx context.Context, p Peer) error {
+	if n.members.wasRemoved(p.ID) {
+		return ErrIDReused
+	}
+	cctx, _ := json.Marshal(p)
+	return n.changeConf(ctx, &raftpb.ConfChange{Type: raftpb.ConfChangeAddNode.Enum(), NodeId: proto.Uint64(p.ID), Context: cctx},
+		func() bool { return n.members.has(p.ID) })
+}
+
+// RemoveNode removes a member; its id is never used again.
+func (n *Node) RemoveNode(ctx context.Context, id uint64) error {
+	if !n.members.has(id) {
+		return ErrNotMember
+	}
+	return n.changeConf(ctx, &raftpb.ConfChange{Type: raftpb.ConfChangeRemoveNode.Enum(), NodeId: proto.Uint64(id)},
+		func() bool { return !n.members.has(id) })
+}
+
+// changeConf proposes one configuration change and waits until it is applied here. raft
+// refuses a second change while one is pending, so changes go one at a time.
+func (n *Node) changeConf(ctx context.Context, cc *raftpb.ConfChange, applied func() bool) error {
+	errc := make(chan error, 1)
+	select {
+	case n.confc <- confRequest{cc: cc, errc: errc}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if err := <-errc; err != nil {
+		return err
+	}
+	for !applied() {
+		select {
+		case <-time.After(n.cfg.TickInterval):
+		case <-ctx.Done():
+			return fmt.Errorf("%w: configuration change not applied yet", ctx.Err())
+		}
+	}
+	return nil
+}
+
+// receive hands an inbound raft message to the loop (called by the transport).
+func (n *Node) receive(m *raftpb.Message) {
+	select {
+	case n.recvc <- m:
+	case <-n.stop:
+	}
+}
+
+// reportUnreachable tells raft a peer could not be reached (called by the transport).
+func (n *Node) reportUnreachable(id uint64) {
+	select {
+	case n.unreach <- id:
+	default:
+	}
+}
+
+type raftLogger struct{ l *slog.Logger }
+
+func (r raftLogger) Debug(v ...any)                 {}
+func (r raftLogger) Debugf(format string, v ...any) {}
+func (r raftLogger) Error(v ...any)                 { r.l.Error(fmt.Sprint(v...)) }
+func (r raftLogger) Errorf(format string, v ...any) { r.l.Error(fmt.Sprintf(format, v...)) }
+func (r raftLogger) Info(v ...any)                  { r.l.Debug(fmt.Sprint(v...)) }
+func (r raftLogger) Infof(format string, v ...any)  { r.l.Debug(fmt.Sprintf(format, v...)) }
+func (r raftLogger) Warning(v ...any)               { r.l.Warn(fmt.Sprint(v...)) }
+func (r raftLogger) Warningf(format string, v ...any) {
+	r.l.Warn(fmt.Sprintf(format, v...))
+}
+func (r raftLogger) Fatal(v ...any)                 { r.l.Error(fmt.Sprint(v...)); os.Exit(1) }
+func (r raftLogger) Fatalf(format string, v ...any) { r.l.Error(fmt.Sprintf(format, v...)); os.Exit(1) }
+func (r raftLogger) Panic(v ...any)                 { panic(fmt.Sprint(v...)) }
+func (r raftLogger) Panicf(format string, v ...any) { panic(fmt.Sprintf(format, v...)) }
