@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -128,4 +129,15 @@ func TestConcurrentOverHTTP(t *testing.T) {
 	if received != workers*each {
 		t.Fatalf("received %d of %d", received, workers*each)
 	}
+}
+
+func TestOversizedBodyOverHTTP(t *testing.T) {
+	h := newHTTPEnv(t)
+	h.mustCreate("ns-a", "q", nil)
+	c := h.client(accountA)
+	// Just over the 1 MB cap: fasthttp still reads it, the handler answers in JSON.
+	got := h.do(t, c, "SendMessage", "queueName", "q", "msgBody", strings.Repeat("x", 1<<20))
+	wantJSON(t, got, `{"code":4000,"message":"(10420)cannot parse request, or request size is more than 1MB","requestId":"<rid>"}`)
+	// The connection is still usable.
+	wantCode(t, h.do(t, c, "SendMessage", "queueName", "q", "msgBody", "small"), 0, 0)
 }
