@@ -85,7 +85,7 @@ func (s *Server) verify(ctx *fasthttp.RequestCtx, r *request, acct *account, m s
 
 	hostsDone := false
 	for variant := 0; variant < 2; variant++ {
-		if variant == 1 && (!r.post || !r.dropAtParams()) {
+		if variant == 1 && (!r.post || !r.atVariantAllowed() || !r.dropAtParams()) {
 			break
 		}
 		r.sts = signature.AppendStringToSign(r.sts[:0], method, host, r.path, r.sig)
@@ -116,6 +116,14 @@ func (r *request) matches(mac hash.Hash, sts, sig []byte) bool {
 	n := base64.StdEncoding.EncodedLen(len(sum))
 	base64.StdEncoding.Encode(r.b64[:n], sum)
 	return signature.Equal(b2s(r.b64[:n]), b2s(sig))
+}
+
+// atVariantAllowed reports whether the request may have been signed without its '@' values:
+// only PY (RequestClient SDK_Python…) and PHP (no RequestClient) do that. Other SDKs sign
+// their RequestClient, so nobody can append an '@' parameter to their requests.
+func (r *request) atVariantAllowed() bool {
+	rc, ok := r.get("RequestClient")
+	return !ok || bytes.HasPrefix(rc, []byte("SDK_Python"))
 }
 
 // dropAtParams removes from r.sig the parameters whose value starts with '@' and reports

@@ -102,8 +102,11 @@
 // removed (PY configured with h:80 signs h:80 but sends Host h); Config.PublicHosts;
 // X-Forwarded-Host names (with X-Forwarded-Proto's default port added or removed) when
 // Config.TrustForwardedHost is set. For POST, if any value starts with '@', the variant
-// without those parameters is tried too (PY and PHP leave them out). Signatures are compared
-// in constant time; a mismatch is 4100 "(10030)authentication failed".
+// without those parameters is tried too (PY and PHP leave them out) — only when RequestClient
+// is absent (PHP) or starts with SDK_Python, so that nobody can append an '@' parameter to
+// another SDK's signed request; the values PY leaves unsigned are, unavoidably, not protected
+// by the signature. Signatures are compared in constant time; a mismatch is 4100
+// "(10030)authentication failed".
 //
 // After the signature, Timestamp must be within Config.TimestampWindow (default ±5 min) of
 // the server clock (4100/10030 saying by how much it is off; a negative window disables the

@@ -109,7 +109,8 @@ type client struct {
 	nonce      int
 	omitAt     bool // sign the PY way: leave out values that start with '@'
 	extraHdr   map[string]string
-	timeOffset int64 // added to the Timestamp
+	timeOffset int64  // added to the Timestamp
+	reqClient  string // RequestClient; default SDK_Python_1.3, "-" for none
 }
 
 func (e *testEnv) client(a Account) *client {
@@ -144,8 +145,14 @@ func (c *client) public(action string, params []signature.Param) []signature.Par
 		{Name: "Nonce", Value: strconv.Itoa(c.nonce)},
 		{Name: "SecretId", Value: c.acct.SecretID},
 		{Name: "Timestamp", Value: strconv.FormatInt(c.env.clock.Now().Unix()+c.timeOffset, 10)},
-		{Name: "RequestClient", Value: "SDK_Python_1.3"},
 	}, params...)
+	switch c.reqClient {
+	case "":
+		ps = append(ps, signature.Param{Name: "RequestClient", Value: "SDK_Python_1.3"})
+	case "-":
+	default:
+		ps = append(ps, signature.Param{Name: "RequestClient", Value: c.reqClient})
+	}
 	if c.sigMethod != "" {
 		ps = append(ps, signature.Param{Name: "SignatureMethod", Value: c.sigMethod})
 	}

@@ -42,7 +42,7 @@ type request struct {
 	b64       [64]byte // its Base64
 	hosts     []string
 	lower     [48]byte
-	strs      []string // handle scratch
+	srcLen    int // size of the parsed body or query
 }
 
 var requestPool = sync.Pool{New: func() any {
@@ -54,7 +54,7 @@ func acquireRequest() *request { return requestPool.Get().(*request) }
 // releaseRequest returns r to the pool unless it grew large (a 1 MB request would otherwise
 // pin its buffers forever).
 func releaseRequest(r *request) {
-	if cap(r.w.b) > 64<<10 || cap(r.sts) > 64<<10 || cap(r.params) > 64 {
+	if r.srcLen > 64<<10 || cap(r.w.b) > 64<<10 || cap(r.sts) > 64<<10 || cap(r.params) > 64 {
 		return
 	}
 	r.args.Reset()
@@ -75,8 +75,7 @@ func releaseRequest(r *request) {
 	r.sts2 = r.sts2[:0]
 	clear(r.hosts[:cap(r.hosts)])
 	r.hosts = r.hosts[:0]
-	clear(r.strs[:cap(r.strs)])
-	r.strs = r.strs[:0]
+	r.srcLen = 0
 	requestPool.Put(r)
 }
 
@@ -87,6 +86,7 @@ func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 // parse decodes a form-encoded parameter string ('+' is a space, %XX an escape; a malformed
 // escape is kept literally), checks the parameter count and refuses repeated names.
 func (r *request) parse(src []byte) error {
+	r.srcLen = len(src)
 	// Count first: parsing half a million empty parameters would bloat the pooled Args.
 	if bytes.Count(src, []byte{'&'}) >= MaxParams {
 		return errTooManyParams

@@ -142,9 +142,20 @@ func TestSDKShapes(t *testing.T) {
 		if b := recvAll(t); strings.Join(b, ",") != "@file.txt,@other" {
 			t.Fatalf("bodies %q", b)
 		}
-		// The server only tries the variant without them for POST (PY drops them only there).
+		php := e.client(accountA)
+		php.omitAt, php.reqClient = true, "-"
+		wantCode(t, php.do("SendMessage", "queueName", "q", "msgBody", "@php"), 0, 0)
+		if b := recvAll(t); strings.Join(b, ",") != "@php" {
+			t.Fatalf("bodies %q", b)
+		}
+		// The server only tries the variant without them for POST (PY drops them only
+		// there), and only for PY and PHP: an '@' parameter appended to another SDK's
+		// request does not pass.
 		py.method = "GET"
 		wantCode(t, py.do("SendMessage", "queueName", "q", "msgBody", "@get"), 4100, 10030)
+		forged := e.client(accountA)
+		forged.omitAt, forged.reqClient = true, "SDK_JAVA_1.3"
+		wantCode(t, forged.do("SendMessage", "queueName", "q", "msgBody", "@appended"), 4100, 10030)
 	})
 	t.Run("clientRequestId echo", func(t *testing.T) {
 		c := e.client(accountA)
