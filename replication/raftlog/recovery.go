@@ -133,10 +133,16 @@ func validRecordAfter(data []byte, off int, idx uint64) string {
 		if status != recOK {
 			continue
 		}
+		// Cheap filter first: our records have the version byte, then the protobuf tag of
+		// the Entry's lowest-numbered field present (Type, Term or Index; Index always is).
+		if p[checksumSize] != recordVersion || len(p) == recordPrefix ||
+			(p[recordPrefix] != 0x08 && p[recordPrefix] != 0x10 && p[recordPrefix] != 0x18) {
+			continue
+		}
 		if budget -= len(p); budget < 0 {
 			return "the tail could not be classified within the verification budget"
 		}
-		if !checksumOK(p) || p[checksumSize] != recordVersion {
+		if !checksumOK(p) {
 			continue
 		}
 		var e raftpb.Entry

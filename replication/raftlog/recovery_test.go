@@ -401,3 +401,35 @@ func uvarintDecode(b []byte) (uint64, int) {
 	}
 	return 0, 0
 }
+
+// TestTornLargeRandomEntry: a torn tail of a large entry of random bytes (which holds
+// many byte sequences that parse as frames) is still recognized as torn, quickly.
+func TestTornLargeRandomEntry(t *testing.T) {
+	dir := t.TempDir()
+	opts := testOptions(4 << 20)
+	s := mustOpen(t, dir, opts)
+	r := rand.New(rand.NewPCG(1, 2))
+	big := make([]byte, 512<<10)
+	for i := range big {
+		big[i] = byte(r.Uint32())
+	}
+	ents := []*raftpb.Entry{ent(1, 1, []byte("first")), ent(2, 1, big)}
+	must(t, s.Append(ents))
+	must(t, s.SetHardState(hardState(1, 1, 1)))
+	must(t, s.Close())
+	seg := segmentsOf(t, dir)[0]
+	data, err := os.ReadFile(seg.path)
+	must(t, err)
+	offs := frameOffsets(t, data)
+	for _, cut := range []int{offs[1] + 1, offs[1] + 3, offs[1] + 100, offs[1] + 4096, (offs[1] + offs[2]) / 2, offs[2] - 1} {
+		d := copyDir(t, dir)
+		path := relocate(t, seg.path, dir, d)
+		must(t, os.Truncate(path, int64(cut)))
+		s, err := Open(d, opts)
+		if err != nil {
+			t.Fatalf("cut at %d of %d: %v", cut, offs[2], err)
+		}
+		checkEntries(t, s, ents[:1])
+		must(t, s.Close())
+	}
+}
