@@ -620,10 +620,15 @@ func (cr *crashRun) verifyCapture(c *crashCapture, nested bool) {
 	clock := &fakeClock{t: time.UnixMilli(c.now)}
 	opts := cr.h.opts
 	opts.FS, opts.Now = c.fs, clock.Now
-	var again []*crashCapture
+	var (
+		againMu sync.Mutex // recovery runs on this goroutine, but be safe
+		again   []*crashCapture
+	)
 	if !nested {
 		c.fs.InjectError(func(op vfs.Op, path string) error {
 			why := captureReason(op, path)
+			againMu.Lock()
+			defer againMu.Unlock()
 			if why == "" || len(again) >= 2 {
 				return nil
 			}

@@ -41,12 +41,19 @@ package engine
 //     by the next command that touches it (and on a dead-letter queue by a move into it), or
 //     by Tick for every queue. This only matters for dead-letter moves (their enqueue time)
 //     and for what reads see of changes that nothing has applied yet.
-//   - Reads (GetQueueAttributes) are "as of now": ActiveMsgNum counts visible live messages
-//     (including leases and delays that ran out but were not applied yet, and messages
-//     waiting to be moved to the dead-letter queue), InactiveMsgNum live messages whose lease
-//     runs, DelayMsgNum delayed ones not due, RewindMsgNum deleted messages that a rewind
-//     could still bring back, MinMsgTime the enqueue time of the oldest live message;
-//     messages past their retention count nowhere.
+//   - Reads (GetQueueAttributes) are exact as of now: ActiveMsgNum counts visible live
+//     messages, InactiveMsgNum live messages whose lease runs, DelayMsgNum delayed ones not
+//     due, RewindMsgNum deleted messages that a rewind could still bring back, MinMsgTime
+//     the enqueue time of the oldest live message; messages past their retention count
+//     nowhere. To be exact, the engine's GetQueueAttributes first applies a Tick when the
+//     queue may have time-driven work due, judged by internal lower bounds; that Tick
+//     advances every queue with work due, which decides when pending dead-letter moves
+//     happen. The model cannot know those bounds, so before each read it asks the engine
+//     whether the read will tick (the test that GetQueueAttributes makes) and ticks too.
+//     Reading every queue after every operation would thus apply all time-driven work
+//     before every command; so the test reads a random subset of the queues after a random
+//     subset of the operations, and commands meet pending work (leases, delays, retention,
+//     dead-letter moves) in between.
 //   - ReceiveMessage with wait 0 on a queue with nothing visible answers ErrNoMessage
 //     without a command (so it applies no time-driven change).
 //
@@ -54,9 +61,8 @@ package engine
 // which one Tick moves their messages into the dead-letter queue is the engine's internal
 // scheduling order, which nothing specifies.
 //
-// Engine behaviour that differs from these rules and was reported as a bug is reproduced by
-// the model only under the knownBug* switches below (each has a failing, skipped TestBug*
-// test). Set a switch to false once its bug is fixed.
+// The TestBug* tests at the end are the minimal reproductions of the engine bugs this test
+// found (all fixed in 6a1a72c); they stay as regression tests.
 
 import (
 	"errors"
@@ -68,28 +74,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/opencmq/opencmq/index"
-)
-
-const (
-	// knownBugLazyReads: GetQueueAttributes (and ReceiveMessage's "anything visible?" check)
-	// count messages past their retention, and deleted messages past the rewind window,
-	// until a command or Tick applies the change. See TestBugReadsCountExpiredMessages.
-	knownBugLazyReads = false
-	// knownBugDeletedAboveHeadKept: a deleted message above the queue's first live message
-	// is never dropped (rewind window, rewindSeconds 0, disabling rewind): it keeps counting
-	// in RewindMsgNum and a later rewind brings it back. See TestBugRewindResurrects*.
-	knownBugDeletedAboveHeadKept = false
-	// knownBugDLQFullBeforeAdvance: a dead-letter move checks whether the dead-letter queue
-	// is full before applying that queue's retention. See TestBugDeadLetterFullCheck*.
-	knownBugDLQFullBeforeAdvance = false
-	// knownBugTickSchedule: the engine's schedule uses scheduledAt == 0 both for "not
-	// scheduled" and for the deadline 0 ("check at once"), so a Tick can skip a queue that
-	// has work due (or advance one twice). Under this switch the model's Tick advances the
-	// queues the engine's schedule holds as due, read from the engine's internals.
-	// See TestBugTickLosesQueueSchedule.
-	knownBugTickSchedule = false
 )
 
 type mMsg struct {
@@ -119,9 +103,10 @@ type mQueue struct {
 }
 
 type model struct {
-	now    int64
-	queues map[string]*mQueue
-	events map[string]int // what happened, for -v
+	now     int64
+	queues  map[string]*mQueue
+	events  map[string]int // what happened, for -v
+	ticking bool           // in tick (for events)
 }
 
 func (q *mQueue) expired(m *mMsg, now int64) bool {
@@ -152,16 +137,6 @@ func (q *mQueue) drop(f func(m *mMsg) bool) {
 
 // dropDeleted drops deleted messages enqueued before keepFrom.
 func (q *mQueue) dropDeleted(keepFrom int64) {
-	if knownBugDeletedAboveHeadKept {
-		// The engine drops only the run of deleted messages before the first live one.
-		i := 0
-		for i < len(q.msgs) && q.msgs[i].deleted && q.msgs[i].enqueue < keepFrom {
-			q.msgs[i].gone = true
-			i++
-		}
-		q.msgs = q.msgs[i:]
-		return
-	}
 	q.drop(func(m *mMsg) bool { return m.deleted && m.enqueue < keepFrom })
 }
 
@@ -197,6 +172,9 @@ func (md *model) advance(q *mQueue) {
 		}
 		return int(x.seq) - int(y.seq)
 	})
+	if len(exp) > 0 && !md.ticking {
+		md.events["model: a command applied expired leases"]++
+	}
 	for _, m := range exp {
 		m.inflight = false
 		md.maybeDeadLetter(q, m)
@@ -216,16 +194,15 @@ func (md *model) maybeDeadLetter(q *mQueue, m *mMsg) {
 		return
 	}
 	dlq := md.queues[p.Queue]
-	if knownBugDLQFullBeforeAdvance && int64(dlq.live()) >= dlq.attrs.MaxMsgHeapNum {
-		md.events["model: dead-letter move refused (full)"]++
-		return
-	}
-	md.advance(dlq)
+	md.advance(dlq) // messages that expired there make room
 	if int64(dlq.live()) >= dlq.attrs.MaxMsgHeapNum {
 		md.events["model: dead-letter move refused (full)"]++
 		return
 	}
 	md.events["model: dead-letter move"]++
+	if !md.ticking {
+		md.events["model: dead-letter move by a command"]++
+	}
 	dlq.nextSeq++
 	dlq.msgs = append(dlq.msgs, &mMsg{seq: dlq.nextSeq - 1, id: m.id, body: m.body, enqueue: md.now})
 	q.markDeleted(m)
@@ -242,11 +219,11 @@ func (md *model) counts(q *mQueue) mCounts {
 	now := md.now
 	w := q.attrs.RewindSeconds
 	for _, m := range q.msgs {
-		if !knownBugLazyReads && q.expired(m, now) {
+		if q.expired(m, now) {
 			continue
 		}
 		if m.deleted {
-			if w > 0 && (knownBugLazyReads || m.enqueue >= (now/1000-w)*1000) {
+			if w > 0 && m.enqueue >= (now/1000-w)*1000 {
 				c.rewind++
 			}
 			continue
@@ -481,20 +458,18 @@ func (md *model) unbind(q *mQueue) {
 	}
 }
 
-// tick advances every queue; due, if not nil, lists the queues to advance instead (see
-// knownBugTickSchedule).
-func (md *model) tick(due []string) {
-	if due == nil {
-		for name := range md.queues {
-			due = append(due, name)
-		}
-		slices.Sort(due)
+// tick advances every queue (advancing one with nothing due changes nothing).
+func (md *model) tick() {
+	names := make([]string, 0, len(md.queues))
+	for name := range md.queues {
+		names = append(names, name)
 	}
-	for _, name := range due {
-		if q := md.queues[name]; q != nil {
-			md.advance(q)
-		}
+	slices.Sort(names)
+	md.ticking = true
+	for _, name := range names {
+		md.advance(md.queues[name])
 	}
+	md.ticking = false
 }
 
 // ---------------------------------------------------------------------------------------
@@ -656,7 +631,7 @@ func (mr *modelRun) step() {
 		name := mr.randQueue()
 		mr.logf("DeleteQueue %s", name)
 		mr.checkErr("DeleteQueue "+name, h.e.DeleteQueue(ctx, "ns", name), md.deleteQueue(name))
-	case k < 260: // SendMessage / BatchSendMessage
+	case k < 240: // SendMessage / BatchSendMessage
 		name := mr.randQueue()
 		n := 1 + r.IntN(4)
 		if r.IntN(2) == 0 {
@@ -707,7 +682,7 @@ func (mr *modelRun) step() {
 				msgs[i].id = id
 			}
 		}
-	case k < 480: // ReceiveMessage / BatchReceiveMessage
+	case k < 450: // ReceiveMessage / BatchReceiveMessage
 		name := mr.randQueue()
 		n := 1 + r.IntN(4)
 		if r.IntN(8) == 0 {
@@ -727,7 +702,7 @@ func (mr *modelRun) step() {
 		mr.logf("Receive %s n=%d -> %v %s", name, n, gotIDs, errName(err))
 		mr.checkErr("Receive from "+name, err, wantErr)
 		mr.compareReceived(name, q, got, want)
-	case k < 630: // DeleteMessage / BatchDeleteMessage
+	case k < 600: // DeleteMessage / BatchDeleteMessage
 		n := 1 + r.IntN(3)
 		hs := make([]mHandle, n)
 		strs := make([]string, n)
@@ -760,7 +735,7 @@ func (mr *modelRun) step() {
 		for i := range want {
 			mr.checkErr(fmt.Sprintf("Delete on %s, handle %d (%s)", name, i, mr.describeHandles(hs[i:i+1])), errs[i], want[i])
 		}
-	case k < 680: // ChangeMessageVisibility
+	case k < 650: // ChangeMessageVisibility
 		hd := mr.randHandle()
 		name := mr.queueFor(hd)
 		secs := int64(r.IntN(6))
@@ -779,7 +754,7 @@ func (mr *modelRun) step() {
 		if err == nil && next.UnixMilli() != wantNext {
 			mr.failf("ChangeVisibility: next visible %d, model %d", next.UnixMilli(), wantNext)
 		}
-	case k < 710: // RewindQueue
+	case k < 700: // RewindQueue
 		name := mr.randQueue()
 		sec := md.now / 1000
 		var t int64
@@ -806,7 +781,7 @@ func (mr *modelRun) step() {
 			want = md.rewind(q, t)
 		}
 		mr.checkErr("Rewind "+name, err, want)
-	case k < 740: // SetQueueAttributes
+	case k < 730: // SetQueueAttributes
 		name := mr.randQueue()
 		var u QueueAttributeUpdate
 		switch r.IntN(4) {
@@ -834,7 +809,7 @@ func (mr *modelRun) step() {
 		if err == nil {
 			mr.compareAttrs(name, got, q.attrs)
 		}
-	case k < 940: // the clock moves
+	case k < 935: // the clock moves
 		var ms int64
 		switch j := r.IntN(25); {
 		case j == 0: // past retention, rewind windows and leases
@@ -852,7 +827,7 @@ func (mr *modelRun) step() {
 		}
 		mr.logf("clock +%d ms", ms)
 		mr.advanceClock(ms)
-	case k < 945: // UnbindDeadLetterQueue
+	case k < 940: // UnbindDeadLetterQueue
 		name := mr.randQueue()
 		mr.logf("UnbindDeadLetterQueue %s", name)
 		err := h.e.UnbindDeadLetterQueue(ctx, "ns", name)
@@ -863,18 +838,11 @@ func (mr *modelRun) step() {
 		}
 		mr.checkErr("UnbindDeadLetterQueue "+name, err, want)
 	case k < 990: // Tick
-		if knownBugDLQFullBeforeAdvance {
-			mr.settleDeadLetterQueue()
-		}
-		var due []string
-		if knownBugTickSchedule {
-			due = mr.engineDueQueues()
-		}
 		mr.logf("Tick")
 		if err := h.e.Tick(ctx); err != nil {
 			mr.failf("Tick: %v", err)
 		}
-		md.tick(due)
+		md.tick()
 	default: // clean restart
 		mr.logf("reopen")
 		h.reopen()
@@ -915,29 +883,6 @@ func (mr *modelRun) nextEvent() int64 {
 	return events[mr.r.IntN(min(len(events), 3))]
 }
 
-// settleDeadLetterQueue: with knownBugDLQFullBeforeAdvance, whether a Tick's dead-letter
-// move sees the dead-letter queue's retention applied depends on the engine's internal
-// order of due queues. When that could matter, first touch the dead-letter queue with a
-// command that changes nothing else (a delete with a junk handle).
-func (mr *modelRun) settleDeadLetterQueue() {
-	md := mr.md
-	a, dlq := md.queues["a"], md.queues["dlq"]
-	if a == nil || dlq == nil || a.attrs.DeadLetter == nil {
-		return
-	}
-	pending := false
-	for _, m := range dlq.msgs {
-		pending = pending || dlq.expired(m, md.now)
-	}
-	if !pending {
-		return
-	}
-	mr.logf("Delete dlq junk (settles the dead-letter queue before a Tick)")
-	err := mr.h.e.DeleteMessage(mr.h.ctx, "ns", "dlq", "junk")
-	want := md.deleteMessages(dlq, []mHandle{{s: "junk"}})
-	mr.checkErr("Delete dlq junk", err, want[0])
-}
-
 // logEngineState adds the engine's internal queue positions to the operation log (set
 // MODEL_DEBUG=1 and run with -v to see them when a seed fails).
 func (mr *modelRun) logEngineState() {
@@ -950,25 +895,6 @@ func (mr *modelRun) logEngineState() {
 				name, q.first, q.head, q.cursor, q.tail, q.holes.Count(), q.scheduledAt, q.trimAt, q.retentionAt)
 		}
 	}
-}
-
-// engineDueQueues returns the queues the engine's next Tick will advance, in its order
-// (a queue twice if it is scheduled twice). Only for knownBugTickSchedule.
-func (mr *modelRun) engineDueQueues() []string {
-	e := mr.h.e
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	due := []string{}
-	e.sm.schedule.Ascend(func(d index.Deadline) bool {
-		if d.At > mr.md.now {
-			return false
-		}
-		if q := e.sm.queues[d.Seq]; q != nil {
-			due = append(due, q.name)
-		}
-		return true
-	})
-	return due
 }
 
 func describeUpdate(u QueueAttributeUpdate) string {
@@ -1039,20 +965,26 @@ func (mr *modelRun) compareAttrs(name string, got, want QueueAttributes) {
 	}
 }
 
-// checkQueues compares what GetQueueAttributes and ListQueues say with the model.
-func (mr *modelRun) checkQueues() {
+// readWillTick reports whether GetQueueAttributes of name will apply a Tick before reading:
+// the same test it makes, on the engine's internal lower bounds (see the rules above).
+func (mr *modelRun) readWillTick(name string) bool {
+	e := mr.h.e
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	q := e.sm.lookup("ns", name)
+	return q != nil && q.nextDeadline() <= max(e.nowMs(), e.sm.clock)
+}
+
+// checkQueues compares what GetQueueAttributes says of the named queues, and ListQueues,
+// with the model.
+func (mr *modelRun) checkQueues(names []string) {
 	mr.t.Helper()
 	h, md := mr.h, mr.md
-	// A read is exact as of now: GetQueueAttributes applies a Tick first when the queue it
-	// reads has time-driven work due (retention, the rewind window, dead letters), and that
-	// Tick advances every due queue. When a queue counts as due depends on the engine's
-	// internal lower bounds, so tick both sides here: the engine's own read-time Tick then
-	// finds nothing to do. (TestBugReadsCountExpiredMessages checks reads without a Tick.)
-	if err := h.e.Tick(h.ctx); err != nil {
-		mr.failf("Tick: %v", err)
-	}
-	md.tick(nil)
-	for _, name := range modelQueueNames {
+	for _, name := range names {
+		if mr.readWillTick(name) {
+			md.tick()
+			mr.stats["GetQueueAttributes applied a Tick"]++
+		}
 		info, err := h.e.GetQueueAttributes(h.ctx, "ns", name)
 		q := md.queues[name]
 		if q == nil {
@@ -1115,19 +1047,25 @@ func runModel(t *testing.T, seed uint64, ops int, stats map[string]int) {
 			mr.qids[id] = true
 		}
 	}
-	mr.checkQueues()
+	mr.checkQueues(modelQueueNames)
 	for mr.op = 1; mr.op <= ops; mr.op++ {
 		mr.step()
 		if os.Getenv("MODEL_DEBUG") != "" {
 			mr.logEngineState()
 		}
-		mr.checkQueues()
+		switch mr.r.IntN(3) {
+		case 0:
+			mr.checkQueues(modelQueueNames)
+		case 1:
+			mr.checkQueues([]string{mr.randQueue()})
+		}
 	}
+	mr.checkQueues(modelQueueNames)
 }
 
 // TestEngineMatchesModel runs random operations against the engine and the model.
 func TestEngineMatchesModel(t *testing.T) {
-	seeds, ops := 30, 400
+	seeds, ops := 40, 500
 	if testing.Short() {
 		seeds = 8
 	}
@@ -1148,9 +1086,9 @@ func TestEngineMatchesModel(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Engine bugs found by TestEngineMatchesModel, each reduced to a minimal test. They fail
-// on the engine as it is; each is skipped until its fix lands (then remove the Skip and set
-// the matching knownBug* switch above to false).
+// Engine bugs found by TestEngineMatchesModel, each reduced to a minimal test. All were
+// fixed in 6a1a72c; the tests stay as regression tests. (The comments describe the bugs as
+// they were.)
 
 // GetQueueAttributes reads the queue as of its last command, not as of now: a message past
 // its retention keeps counting (and is MinMsgTime), and so does a deleted message that left
