@@ -21,9 +21,10 @@
 //
 // # Format
 //
-// A storage directory holds a state file and one log directory:
+// A storage directory holds a state file, a commit hint file and one log directory:
 //
 //	STATE                               state file (replaced atomically)
+//	COMMIT                              commit hint (overwritten in place, never fsynced)
 //	wal-00000000000000000003/           the log of epoch 3: tidwall/wal segment files
 //	    00000000000000001200            entries 1200..1733  (index 1200 is the compaction point)
 //	    00000000000000001734            entries 1734..      (tidwall/wal appends here)
@@ -62,6 +63,10 @@
 // written as STATE.tmp, fsynced, renamed over STATE, and the directory fsynced; the rename
 // is the atomic commit point of every state change.
 //
+// The commit hint file holds the latest HardState.Commit, 16 bytes:
+//
+//	commit uint64 LE | xxhash64("OCMQCMIT" | commit uint64 LE) uint64 LE
+//
 // # Durability
 //
 // An entry is durable, and may be acknowledged (counted in a quorum, answered in
@@ -83,13 +88,15 @@
 //     done by this package, not by tidwall/wal, and followed by a directory fsync before
 //     the operation returns.
 //   - HardState: a change of Term or Vote makes Sync replace the state file (after the
-//     log fsync), so it is durable when Sync returns. A change of Commit alone costs
-//     nothing (Ready.MustSync is false for it); Commit is written along whenever the
-//     state file is written: Term/Vote changes, SetConfState, Compact, ApplySnapshot and
-//     Close. A Ready with entries costs one fsync when neither Term nor Vote changed.
-//     After a crash, Commit may therefore be lower than the last one set (raft catches
-//     up), never above the durable log; an application must pass raft.Config.Applied no
-//     larger than the recovered Commit (and skip re-delivered entries it already applied).
+//     log fsync), so it is durable when Sync returns. A change of Commit alone costs no
+//     fsync (Ready.MustSync is false for it): SetHardState overwrites the commit hint file
+//     in place (one pwrite), and Commit is written along whenever the state file is
+//     written (Term/Vote changes, SetConfState, Compact, ApplySnapshot, Close). A Ready
+//     with entries costs one fsync when neither Term nor Vote changed. After a process
+//     crash the hint gives the last Commit set; after a power loss Commit may be lower
+//     (raft catches up), never above the recovered log. An application must therefore
+//     pass raft.Config.Applied no larger than the recovered Commit (raft panics
+//     otherwise) and skip re-delivered entries it has already applied.
 //   - SetConfState, Compact and ApplySnapshot are durable when they return. The state
 //     file is only written after the log is fsynced, so it never refers to entries that
 //     are not durable.
@@ -140,7 +147,15 @@
 //     follows it (a damaged length field, not a torn write); gaps or overlaps between
 //     segment files; tidwall/wal truncation leftovers (.START/.END/.TEMP); a state file
 //     that fails its checksum; a Commit outside the stored log; a log that ends before
-//     the compaction point. Open never drops data that may have been acknowledged.
+//     the compaction point.
+//   - Last, raises the state file's Commit to the commit hint's, if the hint is intact
+//     and the recovered log holds the entries it covers (it can be ahead of the log after
+//     a power loss, since neither is synced when it is written; it is then ignored, and
+//     reported). raft's Commit never decreases, so the hint is a lower bound of the true
+//     commit index, and entries on disk at indexes up to it are the committed ones (a
+//     conflicting suffix is removed durably before its replacement is written).
+//
+// Open never drops data that may have been acknowledged.
 //
 // # Concurrency
 //

@@ -69,7 +69,7 @@ func TestRestartByteIdentical(t *testing.T) {
 }
 
 // TestHardStateDurability checks what survives a process crash: Term/Vote once Sync
-// returned; Commit alone only when the state file is next written.
+// returned; Commit alone through the commit hint (written, not synced).
 func TestHardStateDurability(t *testing.T) {
 	dir := t.TempDir()
 	opts := testOptions(1024)
@@ -108,19 +108,40 @@ func TestHardStateDurability(t *testing.T) {
 		t.Fatalf("entries+commit Ready cost %d file fsyncs, %d dir fsyncs, %d state writes; want 1, 0, 0",
 			after.FileSyncs-before.FileSyncs, after.DirSyncs-before.DirSyncs, after.StateWrites-before.StateWrites)
 	}
-	same(crashState(), 2, 1, 3) // Commit is lazy
+	same(crashState(), 2, 1, 5) // the commit hint
 
-	// A Ready with only a Commit change (MustSync false): nothing at all.
+	// A Ready with only a Commit change (MustSync false): no fsync, no state file.
 	before = s.Stats()
 	must(t, s.SetHardState(hardState(2, 1, 6)))
 	if after := s.Stats(); after.FileSyncs != before.FileSyncs || after.StateWrites != before.StateWrites {
-		t.Fatal("commit-only SetHardState did I/O")
+		t.Fatal("commit-only SetHardState synced")
+	}
+	same(crashState(), 2, 1, 6)
+	if st, err := decodeStateFile(dir); err != nil || st.hs.GetCommit() != 3 {
+		t.Fatalf("state file commit %d, %v; want 3 (not rewritten)", st.hs.GetCommit(), err)
 	}
 
 	must(t, s.SetHardState(hardState(3, 2, 6))) // a vote: not durable until Sync
-	same(crashState(), 2, 1, 3)
+	same(crashState(), 2, 1, 6)
 	must(t, s.Sync())
 	same(crashState(), 3, 2, 6)
+
+	// A hint that is damaged, or beyond the recovered log (its entries were not synced
+	// at a power loss), is ignored: Commit falls back to the state file's.
+	for name, hint := range map[string][]byte{
+		"beyond the log": encodeCommitHint(99),
+		"damaged":        append(encodeCommitHint(6)[:15], 0),
+		"empty":          nil,
+	} {
+		d := copyDir(t, dir)
+		must(t, os.WriteFile(filepath.Join(d, commitFile), hint, 0o640))
+		c := mustOpen(t, d, opts)
+		hs, _, _ := c.InitialState()
+		if hs.GetCommit() != 6 || c.Stats().Recovery.CommitHintUsed {
+			t.Fatalf("%s hint: recovered commit %d, report %+v", name, hs.GetCommit(), c.Stats().Recovery)
+		}
+		c.Close()
+	}
 
 	must(t, s.Append(ents[6:8]))
 	must(t, s.SetHardState(hardState(3, 2, 8)))

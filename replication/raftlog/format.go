@@ -28,6 +28,8 @@ const (
 
 	stateFile    = "STATE"
 	stateTmpFile = "STATE.tmp"
+	commitFile   = "COMMIT"
+	commitSize   = 16
 	walPrefix    = "wal-"
 	nameDigits   = 20
 )
@@ -150,6 +152,28 @@ func isZero(b []byte) bool {
 		}
 	}
 	return true
+}
+
+// encodeCommitHint renders the commit hint file: commit uint64 LE | xxhash64("OCMQCMIT"
+// | commit uint64 LE) uint64 LE.
+func encodeCommitHint(commit uint64) []byte {
+	b := binary.LittleEndian.AppendUint64(make([]byte, 0, commitSize), commit)
+	return binary.LittleEndian.AppendUint64(b, commitHintSum(b))
+}
+
+// decodeCommitHint parses a commit hint file; ok is false unless it is intact.
+func decodeCommitHint(b []byte) (commit uint64, ok bool) {
+	if len(b) != commitSize || commitHintSum(b[:8]) != binary.LittleEndian.Uint64(b[8:]) {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint64(b), true
+}
+
+func commitHintSum(commit []byte) uint64 {
+	d := xxhash.New()
+	d.WriteString("OCMQCMIT")
+	d.Write(commit)
+	return d.Sum64()
 }
 
 // diskState is the content of the state file.

@@ -101,3 +101,21 @@ func FuzzScanSegment(f *testing.F) {
 		}
 	})
 }
+
+// TestPayloadPrefix pins what validRecordAfter's prefilter assumes about our records:
+// the version byte, then the tag of Type, Term or Index.
+func TestPayloadPrefix(t *testing.T) {
+	for _, e := range []*raftpb.Entry{
+		ent(3, 2, []byte("x")),
+		{Index: new(uint64(3)), Term: new(uint64(2)), Data: []byte("x")},
+		{Index: new(uint64(3))},
+	} {
+		p, err := appendPayload(nil, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p[checksumSize] != recordVersion || (p[recordPrefix] != 0x08 && p[recordPrefix] != 0x10 && p[recordPrefix] != 0x18) {
+			t.Fatalf("payload of %v starts % x", e, p[:recordPrefix+1])
+		}
+	}
+}

@@ -160,14 +160,15 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			m.reopens++
 		default:
 			// Process crash: the files as they are (written, not necessarily synced),
-			// without Close. Only what the state file holds of the HardState survives.
+			// without Close. Term and Vote survive if a state file write followed them;
+			// Commit survives through the commit hint (in the page cache).
 			desc = "crash+Open"
 			crashed := copyDir(t, dir)
 			s.Close()
 			os.RemoveAll(dir)
 			dir = crashed
 			s = mustOpen(t, dir, opts)
-			m.setHS(m.durTerm, m.durVote, m.durCommit)
+			m.setHS(m.durTerm, m.durVote, m.commit)
 			m.crashes++
 		}
 		m.ops++

@@ -28,6 +28,13 @@ type RecoveryReport struct {
 	TornBytes  int64  // bytes dropped
 	TornReason string // what the dropped bytes looked like
 
+	// CommitHint is the Commit read from the commit hint file (0: none or damaged);
+	// CommitHintUsed says whether it raised the state file's Commit (it is ignored when
+	// it is beyond the recovered log, which happens when entries it covered were not yet
+	// synced at the crash).
+	CommitHint     uint64
+	CommitHintUsed bool
+
 	// Completion of interrupted operations (see "Recovery" in the package doc).
 	RemovedSegments  int      // whole segments below the compaction point (unfinished Compact)
 	RemovedEpochDirs []string // superseded or uncommitted log directories (ApplySnapshot)

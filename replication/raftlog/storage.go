@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -103,6 +104,9 @@ type Storage struct {
 	walDirty   bool // appended since the last log fsync
 	stateDirty bool // Term or Vote differ from the state file
 
+	hintFile   *os.File // commit hint: written on every Commit change, never fsynced
+	hintCommit uint64   // what hintFile holds
+
 	batch wal.Batch
 	buf   []byte
 
@@ -140,6 +144,9 @@ func Open(dir string, opts Options) (*Storage, error) {
 		if s.wal != nil {
 			_ = s.wal.Close()
 		}
+		if s.hintFile != nil {
+			_ = s.hintFile.Close()
+		}
 		return nil, err
 	}
 	return s, nil
@@ -176,6 +183,54 @@ func (s *Storage) open() error {
 	s.cs, s.snap = st.cs, st.snap
 	s.dummy, s.dummyTerm = st.dummy, st.dummyTerm
 	s.rec.Epoch = st.epoch
+	return s.openCommitHint()
+}
+
+// openCommitHint reads the commit hint file (creating it if missing) and raises the
+// recovered Commit to it if the log holds the entries it covers. The hint is written,
+// never fsynced, whenever Commit changes, so it survives a process crash (the page cache
+// does) and usually a power loss; it is a lower bound of the true commit index because
+// raft's Commit never goes down, and it is only believed for entries that are on disk.
+func (s *Storage) openCommitHint() error {
+	f, err := os.OpenFile(filepath.Join(s.dir, commitFile), os.O_CREATE|os.O_RDWR, 0o640)
+	if err != nil {
+		return err
+	}
+	s.hintFile = f
+	b := make([]byte, commitSize+1)
+	n, err := f.ReadAt(b, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	hint, ok := decodeCommitHint(b[:n])
+	if !ok {
+		if n > 0 {
+			s.log.Warn("raftlog: ignored damaged commit hint", "file", f.Name(), "bytes", n)
+		}
+		return nil
+	}
+	s.hintCommit = hint
+	s.rec.CommitHint = hint
+	switch c := s.hs.GetCommit(); {
+	case hint > s.last:
+		s.log.Warn("raftlog: ignored commit hint beyond the recovered log (entries it covered were not synced)",
+			"hint", hint, "last_index", s.last, "commit", c)
+	case hint > c:
+		s.hs.Commit = new(hint)
+		s.rec.CommitHintUsed = true
+	}
+	return nil
+}
+
+// writeCommitHint records commit in the hint file (no fsync). Requires s.mu.
+func (s *Storage) writeCommitHint(commit uint64) error {
+	if commit == s.hintCommit {
+		return nil
+	}
+	if _, err := s.hintFile.WriteAt(encodeCommitHint(commit), 0); err != nil {
+		return s.fail("write commit hint", err)
+	}
+	s.hintCommit = commit
 	return nil
 }
 
@@ -624,11 +679,14 @@ func (s *Storage) refreshTail() error {
 // LastIndex()], so call it after Append (and ApplySnapshot) of the same Ready.
 //
 // Term and Vote changes are made durable by the next Sync (which then replaces the state
-// file). A change of Commit alone costs nothing: it is written whenever the state file is
-// (a Term/Vote change, SetConfState, Compact, ApplySnapshot, Close), so after a crash the
-// recovered Commit may be lower than the last one set, never higher than the durable log.
-// That is what raft allows: Ready.MustSync is false for a Commit-only change. The
-// application must not pass a raft.Config.Applied above the recovered Commit.
+// file). A change of Commit costs no fsync (Ready.MustSync is false for it): it is
+// written to the commit hint file (one pwrite, never fsynced) and into the state file
+// whenever that is written (a Term/Vote change, SetConfState, Compact, ApplySnapshot,
+// Close). After a process crash the recovered Commit is the last one set; after a power
+// loss it may be lower (raft catches up), never above the recovered log. So the
+// application must not pass a raft.Config.Applied above the recovered Commit (raft panics
+// if it does): use min(its applied index, InitialState's Commit), and skip re-delivered
+// entries it has already applied.
 func (s *Storage) SetHardState(hs *raftpb.HardState) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -642,7 +700,7 @@ func (s *Storage) SetHardState(hs *raftpb.HardState) error {
 	if hs.GetTerm() != s.durable.hs.GetTerm() || hs.GetVote() != s.durable.hs.GetVote() {
 		s.stateDirty = true
 	}
-	return nil
+	return s.writeCommitHint(hs.GetCommit())
 }
 
 // Sync makes everything Append and SetHardState recorded durable: it fsyncs the segment
@@ -907,6 +965,7 @@ func (s *Storage) Close() error {
 		if s.wal != nil {
 			_ = s.wal.Close() // its fsync's result is not believed
 		}
+		_ = s.hintFile.Close()
 		return f
 	}
 	var err error
@@ -917,6 +976,9 @@ func (s *Storage) Close() error {
 	}
 	if cerr := s.wal.Close(); cerr != nil && err == nil {
 		err = s.fail("close log", cerr)
+	}
+	if cerr := s.hintFile.Close(); cerr != nil && err == nil {
+		err = cerr
 	}
 	return err
 }
