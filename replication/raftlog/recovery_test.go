@@ -286,6 +286,9 @@ func TestStructuralDamageFailsOpen(t *testing.T) {
 			b, _ := os.ReadFile(p)
 			must(t, os.WriteFile(p, append(b, 0x20, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32), 0o640))
 		},
+		// A 4 GiB length field: never believed, never allocated.
+		"4 GiB length, middle record": func(d string) { hugeLength(t, relocate(t, segs[len(segs)-1].path, dir, d), 1) },
+		"4 GiB length, last record":   func(d string) { hugeLength(t, relocate(t, segs[len(segs)-1].path, dir, d), -1) },
 		// Commit says entry 39 was acknowledged; losing it entirely is not a torn tail.
 		"committed entry missing": func(d string) {
 			p := relocate(t, segs[len(segs)-1].path, dir, d)
@@ -432,4 +435,20 @@ func TestTornLargeRandomEntry(t *testing.T) {
 		checkEntries(t, s, ents[:1])
 		must(t, s.Close())
 	}
+}
+
+// hugeLength replaces the length field of record k (-1: the last) of a segment file with
+// 4 GiB.
+func hugeLength(t *testing.T, path string, k int) {
+	b, err := os.ReadFile(path)
+	must(t, err)
+	offs := frameOffsets(t, b)
+	if k < 0 {
+		k = len(offs) - 2
+	}
+	_, n := uvarintDecode(b[offs[k]:])
+	out := append([]byte(nil), b[:offs[k]]...)
+	out = append(out, 0x80, 0x80, 0x80, 0x80, 0x10) // uvarint 1<<32
+	out = append(out, b[offs[k]+n:]...)
+	must(t, os.WriteFile(path, out, 0o640))
 }
