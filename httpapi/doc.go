@@ -151,4 +151,7 @@
 //   - ListDeadLetterSourceQueues' limit is bounded by the backend (1000), not the DOC's 50.
 //   - The request cap applies to the raw (encoded) body: a body near a 1 MiB maxMsgSize does
 //     not fit once form-encoded; raise Config.MaxRequestBytes for such queues.
+//   - Through NewHTTPServer, a GET request line and headers must fit in 16 KiB (fasthttp
+//     answers 431 beyond); SDKs refuse GET URLs over 2048 characters anyway. A POST body
+//     more than 64 KiB over MaxRequestBytes is refused by fasthttp itself (413).
 package httpapi
