@@ -66,11 +66,18 @@
 // returned nil; DurableSeq reports how far that is.
 //
 // WaitDurable implements group commit without any goroutine of its own (an engine keeps
-// thousands of logs open): a caller whose seq is not yet durable either waits for the
-// fsync in progress or, if none is, becomes the syncer: it notes the last appended seq,
-// writes the buffer, releases the lock for File.Sync (fdatasync on Linux), then marks
-// everything up to the noted seq durable and wakes the waiters. Appends made during the
-// fsync are covered by the next one.
+// thousands of logs open): a caller whose seq is not yet durable either joins the sync in
+// progress (without taking the lock) or, if none is, becomes the syncer. The syncer first
+// gathers its group: the previous fsync woke all its waiters at once, and if the first of
+// them to come back synced at once, the others would miss that fsync and the appenders
+// would settle into two alternating halves, each fsync carrying half of them. So the
+// syncer releases the lock and yields the processor while appends keep arriving and
+// fewer have joined than the previous sync released, bounded by a few yields in a row
+// without progress and by half the duration of the previous fsync (it reads the clock,
+// it never sleeps). Then it notes the last appended seq, writes the buffer, calls
+// File.Sync (fdatasync on Linux) with the lock released, marks everything up to the noted
+// seq durable and wakes the group. Appends made during the fsync are covered by the next
+// one. With one appender the gathering costs a single yield.
 //
 // Rules the implementation keeps, and which the crash tests check:
 //   - A segment's header is synced, and its directory entry made durable (FS.SyncDir),
@@ -121,7 +128,8 @@
 // A Log is safe for concurrent use. One mutex guards its in-memory state; it is never
 // held across File.Sync by WaitDurable or by a segment roll, and never held while Read or
 // an Iterator reads a file (they use positioned reads on shared handles). Appends are
-// serialized. DropBefore, TruncateFrom, Reset and Close wait for a running fsync and do
+// serialized. WaitDurable joins a pending sync and wakes from it through atomics and a
+// channel, without the mutex: every lock acquisition between two fsyncs delays the next. DropBefore, TruncateFrom, Reset and Close wait for a running fsync and do
 // their (rare) file-system work under the mutex.
 //
 // Segments are reference counted: the Log holds one reference and every reader, iterator

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/opencmq/opencmq/segment/vfs"
 )
@@ -25,8 +27,14 @@ type Log struct {
 	// sees it change, re-resolves its position instead of trusting bytes it read.
 	epoch atomic.Uint64
 
-	mu   sync.Mutex
-	cond sync.Cond // on mu; broadcast when a sync or roll ends, or the log fails or closes
+	// durable: every record <= durable is on stable storage; durable <= next-1. Written
+	// under mu; read without it by WaitDurable's fast path.
+	durable atomic.Uint64
+	// broken is set (under mu) when the log fails or closes, so that the fast path of
+	// WaitDurable does not report success on a failed or closed log.
+	broken atomic.Bool
+
+	mu sync.Mutex
 
 	// Everything below is guarded by mu.
 
@@ -43,18 +51,35 @@ type Log struct {
 	bufSeq uint64
 	// next is the seq of the next Append: LastSeq()+1.
 	next uint64
-	// durable: every record <= durable is on stable storage. durable <= next-1.
-	durable uint64
-	// syncing: a WaitDurable caller is in File.Sync with mu released. Only one at a time.
-	syncing bool
-	// rolling: an appender is sealing the active segment and creating the next one with mu
-	// released. Appends, syncs and structural changes wait for it.
-	rolling bool
+	// pending is the sync in progress (gathering its group, or in File.Sync with mu
+	// released), or nil; at most one at a time. Set and cleared under mu; WaitDurable
+	// reads it without mu to join it, so that joining a group and waking from it take no
+	// lock (every lock on the path between two fsyncs delays the next one).
+	pending atomic.Pointer[pendingSync]
+	// expect is how many goroutines the last sync released (its waiters and its syncer):
+	// the size the next group can reach if they all come back (see syncLocked).
+	expect int32
+	// lastSync is how long the last File.Sync of a group commit took.
+	lastSync time.Duration
+	// rollDone is non-nil while an appender seals the active segment and creates the next
+	// one with mu released; closed when that ends. Appends, syncs and structural changes
+	// wait for it.
+	rollDone chan struct{}
+	// nextSeq mirrors next for readers without mu.
+	nextSeq atomic.Uint64
 	// failed is the latched *failedError after a write-path I/O error; never cleared.
 	failed error
 	closed bool
 	// recovered is what Open repaired.
 	recovered RecoveryReport
+}
+
+// pendingSync is one group commit.
+type pendingSync struct {
+	done      chan struct{} // closed when the sync ends, after durable was updated
+	gathering atomic.Bool   // the syncer has not fixed its target yet
+	joined    atomic.Int32  // waiters that arrived while gathering
+	late      atomic.Int32  // waiters that arrived after
 }
 
 var bufPool = sync.Pool{New: func() any {
@@ -87,7 +112,7 @@ func (l *Log) firstSeqLocked() uint64 {
 func (l *Log) failLocked(op string, err error) error {
 	if l.failed == nil {
 		l.failed = &failedError{op: op, err: err}
-		l.cond.Broadcast()
+		l.broken.Store(true)
 	}
 	return l.failed
 }
@@ -103,9 +128,23 @@ func (l *Log) usableLocked() error {
 // waitIdleLocked waits until no sync or roll has mu released: structural changes
 // (DropBefore, TruncateFrom, Reset, Close) need the files to themselves.
 func (l *Log) waitIdleLocked() {
-	for l.syncing || l.rolling {
-		l.cond.Wait()
+	for {
+		ch := l.rollDone
+		if p := l.pending.Load(); p != nil {
+			ch = p.done
+		}
+		if ch == nil {
+			return
+		}
+		l.waitLocked(ch)
 	}
+}
+
+// waitLocked waits for ch to be closed with mu released.
+func (l *Log) waitLocked(ch chan struct{}) {
+	l.mu.Unlock()
+	<-ch
+	l.mu.Lock()
 }
 
 func (l *Log) syncFile(f vfs.File) error {
@@ -160,7 +199,7 @@ func (l *Log) Append(typ byte, data []byte) (seq uint64, err error) {
 		return 0, err
 	}
 	seq = l.appendLocked(typ, data)
-	if len(l.buf) >= flushThreshold {
+	if l.bufFullLocked() {
 		if err := l.flushLocked(); err != nil {
 			return 0, err
 		}
@@ -194,7 +233,7 @@ func (l *Log) AppendBatch(typ byte, recs [][]byte) (first uint64, err error) {
 	for _, r := range recs {
 		l.appendLocked(typ, r)
 	}
-	if len(l.buf) >= flushThreshold {
+	if l.bufFullLocked() {
 		if err := l.flushLocked(); err != nil {
 			return 0, err
 		}
@@ -212,8 +251,8 @@ func (l *Log) prepareAppendLocked(need int64) error {
 		if err := l.usableLocked(); err != nil {
 			return err
 		}
-		if l.rolling {
-			l.cond.Wait()
+		if l.rollDone != nil {
+			l.waitLocked(l.rollDone)
 			continue
 		}
 		a := l.active()
@@ -225,6 +264,19 @@ func (l *Log) prepareAppendLocked(need int64) error {
 		}
 		return nil
 	}
+}
+
+// bufFullLocked reports whether the write buffer should be written now. While a syncer
+// gathers its group it is about to write the buffer anyway: a write by an appender
+// meanwhile would hold mu through write(2) and stall the rest of the group.
+func (l *Log) bufFullLocked() bool {
+	if len(l.buf) < flushThreshold {
+		return false
+	}
+	if p := l.pending.Load(); p != nil && p.gathering.Load() {
+		return len(l.buf) >= 4*flushThreshold
+	}
+	return true
 }
 
 // appendLocked encodes one record into the write buffer and returns its seq.
@@ -240,6 +292,7 @@ func (l *Log) appendLocked(typ byte, data []byte) uint64 {
 	a.size += frameHeaderSize + int64(len(data))
 	a.count++
 	l.next++
+	l.nextSeq.Store(l.next)
 	return seq
 }
 
@@ -274,7 +327,7 @@ func (l *Log) dropBufLocked() {
 
 // rollLocked seals the active segment and creates the next one. The sealed segment is
 // synced before the new file exists, so a crash can never leave a torn record anywhere
-// but in the last segment. mu is released for the I/O; appenders wait on rolling.
+// but in the last segment. mu is released for the I/O; appenders wait on rollDone.
 func (l *Log) rollLocked() error {
 	if err := l.flushLocked(); err != nil {
 		return err
@@ -282,7 +335,8 @@ func (l *Log) rollLocked() error {
 	old := l.active()
 	oldLast, wf := l.next-1, old.wf
 	old.acquire()
-	l.rolling = true
+	done := make(chan struct{})
+	l.rollDone = done
 	l.mu.Unlock()
 
 	err := l.syncFile(wf)
@@ -295,15 +349,22 @@ func (l *Log) rollLocked() error {
 	old.release()
 
 	l.mu.Lock()
-	l.rolling = false
-	l.cond.Broadcast()
+	l.rollDone = nil
+	defer close(done)
 	if err != nil {
 		return l.failLocked(op, err)
 	}
 	l.segs = append(l.segs, s)
 	l.bufSeq = l.next
-	l.durable = max(l.durable, oldLast)
+	l.setDurableLocked(oldLast)
 	return nil
+}
+
+// setDurableLocked raises durable to seq.
+func (l *Log) setDurableLocked(seq uint64) {
+	if seq > l.durable.Load() {
+		l.durable.Store(seq)
+	}
 }
 
 // WaitDurable returns nil once every record <= seq is on stable storage (fsynced), which
@@ -313,31 +374,63 @@ func (l *Log) rollLocked() error {
 // ErrOutOfRange if seq > LastSeq (never appended, or removed by TruncateFrom/Reset while
 // waiting).
 func (l *Log) WaitDurable(seq uint64) error {
+	// Fast path, without mu: already durable, or join the sync in progress. Its target
+	// covers every record appended before it fixes it, so a record appended before this
+	// call is covered unless the target was already fixed; then the loop comes back.
+	for !l.broken.Load() {
+		if seq <= l.durable.Load() {
+			return nil
+		}
+		p := l.pending.Load()
+		if p == nil || seq >= l.nextSeq.Load() {
+			break
+		}
+		if p.gathering.Load() {
+			p.joined.Add(1)
+		} else {
+			p.late.Add(1)
+		}
+		<-p.done
+	}
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.closed {
+		l.mu.Unlock()
 		return ErrClosed
 	}
 	for {
-		if l.failed != nil {
-			return l.failed
-		}
-		if seq <= l.durable {
-			return nil
-		}
-		if l.closed {
-			return ErrClosed
-		}
-		if seq >= l.next {
-			return fmt.Errorf("%w: WaitDurable(%d) but LastSeq is %d", ErrOutOfRange, seq, l.next-1)
-		}
-		if l.syncing || l.rolling {
-			l.cond.Wait()
+		var err error
+		switch {
+		case l.failed != nil:
+			err = l.failed
+		case seq <= l.durable.Load():
+		case l.closed:
+			err = ErrClosed
+		case seq >= l.next:
+			err = fmt.Errorf("%w: WaitDurable(%d) but LastSeq is %d", ErrOutOfRange, seq, l.next-1)
+		case l.pending.Load() != nil || l.rollDone != nil:
+			ch := l.rollDone
+			if p := l.pending.Load(); p != nil {
+				ch = p.done
+				if p.gathering.Load() {
+					p.joined.Add(1)
+				} else {
+					p.late.Add(1)
+				}
+			}
+			l.mu.Unlock()
+			<-ch
+			if seq <= l.durable.Load() && !l.broken.Load() {
+				return nil // the usual wake-up: no lock taken
+			}
+			l.mu.Lock()
 			continue
+		default:
+			if err = l.syncLocked(); err == nil {
+				continue
+			}
 		}
-		if err := l.syncLocked(); err != nil {
-			return err
-		}
+		l.mu.Unlock()
+		return err
 	}
 }
 
@@ -349,34 +442,82 @@ func (l *Log) Sync() error {
 	return l.WaitDurable(last)
 }
 
+// Gathering limits: a syncer stops yielding after gatherIdleYields yields in a row that
+// brought no new record, after maxGatherYields in all, or once it has gathered for half
+// as long as the previous fsync took, whichever comes first. The time bound keeps a
+// saturated CPU (where each yield may run other goroutines for a whole time slice) from
+// turning gathering into latency; it reads the clock but never waits on it.
+const (
+	maxGatherYields  = 64
+	gatherIdleYields = 8
+)
+
 // syncLocked makes every record appended so far durable: flush, then File.Sync of the
 // active segment with mu released. The caller checked that no sync or roll is running.
 func (l *Log) syncLocked() error {
-	target := l.next - 1
-	if err := l.flushLocked(); err != nil {
-		return err
-	}
 	if l.opts.NoSync {
-		l.durable = max(l.durable, target)
+		target := l.next - 1
+		if err := l.flushLocked(); err != nil {
+			return err
+		}
+		l.setDurableLocked(target)
 		return nil
 	}
-	a := l.active()
-	wf := a.wf
-	a.acquire()
-	l.syncing = true
+	p := &pendingSync{done: make(chan struct{})}
+	p.gathering.Store(true)
+	l.pending.Store(p)
+	// Gather the group. The previous fsync woke all its waiters at once; most of them
+	// append again within microseconds, but the first one back becomes the syncer before
+	// the others have run. Syncing at once would cover only the few appended so far and
+	// leave the rest for the fsync after, splitting the appenders into two alternating
+	// halves that each get half the fsyncs. So release mu and yield the processor (no
+	// timer: a yield costs well under a microsecond, an fsync hundreds) while appends keep
+	// coming in, and while fewer have joined than the last sync released (those may be
+	// queued on another processor or on mu). The syncer watches through atomics: taking
+	// mu between yields would let it barge ahead of the appenders queued on mu, again and
+	// again, and see no progress. Appenders append, find this sync pending, and wait.
+	expect, budget := l.expect, l.lastSync/2
+	start := time.Now()
 	l.mu.Unlock()
-
-	err := wf.Sync()
-	a.release()
-
-	l.mu.Lock()
-	l.syncing = false
-	l.cond.Broadcast()
-	if err != nil {
-		return l.failLocked("sync "+a.path, err)
+	for i, idle := 0, 0; i < maxGatherYields; i++ {
+		if idle >= gatherIdleYields || idle > 0 && p.joined.Load()+1 >= expect ||
+			l.broken.Load() || time.Since(start) > budget {
+			break
+		}
+		n := l.nextSeq.Load()
+		runtime.Gosched()
+		if l.nextSeq.Load() == n {
+			idle++
+		} else {
+			idle = 0
+		}
 	}
-	l.durable = max(l.durable, target)
-	return nil
+	l.mu.Lock()
+	p.gathering.Store(false)
+	target := l.next - 1
+	err := l.flushLocked()
+	a := l.active()
+	if err == nil {
+		wf := a.wf
+		a.acquire()
+		l.mu.Unlock()
+		began := time.Now()
+		err = wf.Sync()
+		took := time.Since(began)
+		a.release()
+		l.mu.Lock()
+		l.lastSync = took
+		if err != nil {
+			err = l.failLocked("sync "+a.path, err)
+		}
+	}
+	if err == nil {
+		l.setDurableLocked(target)
+	}
+	l.expect = p.joined.Load() + p.late.Load() + 1
+	l.pending.Store(nil)
+	close(p.done)
+	return err
 }
 
 // FirstSeq returns the seq of the first stored record, or LastSeq()+1 if none is stored.
@@ -398,7 +539,7 @@ func (l *Log) LastSeq() uint64 {
 func (l *Log) DurableSeq() uint64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.durable
+	return l.durable.Load()
 }
 
 // Stats describes a Log at one moment.
@@ -419,7 +560,7 @@ func (l *Log) Stats() Stats {
 		Segments:   len(l.segs),
 		FirstSeq:   l.firstSeqLocked(),
 		LastSeq:    l.next - 1,
-		DurableSeq: l.durable,
+		DurableSeq: l.durable.Load(),
 		Recovered:  l.recovered,
 	}
 	for _, s := range l.segs {
@@ -522,7 +663,9 @@ func (l *Log) TruncateFrom(seq uint64) error {
 	}
 	s.trimIndex(seq)
 	s.count, s.size, s.flushed = seq-s.first, off, off
-	l.next, l.bufSeq, l.durable = seq, seq, seq-1
+	l.next, l.bufSeq = seq, seq
+	l.nextSeq.Store(seq)
+	l.durable.Store(seq - 1)
 	return nil
 }
 
@@ -603,7 +746,9 @@ func (l *Log) Reset(next uint64) error {
 		return l.failLocked("prepare reset", err)
 	}
 	// Committed: whatever happens now, the log is reset (Open finishes the job).
-	l.next, l.bufSeq, l.durable = next, next, next-1
+	l.next, l.bufSeq = next, next
+	l.nextSeq.Store(next)
+	l.durable.Store(next - 1)
 	for len(l.segs) > 0 {
 		s := l.segs[0]
 		if err := l.fs.Remove(s.path); err != nil {
@@ -651,16 +796,16 @@ func (l *Log) Close() error {
 			if err = l.syncFile(l.active().wf); err != nil {
 				err = l.failLocked("sync "+l.active().path, err)
 			} else {
-				l.durable = l.next - 1
+				l.setDurableLocked(l.next - 1)
 			}
 		}
 	}
 	l.closed = true
+	l.broken.Store(true)
 	l.epoch.Add(1) // iterators look up their position again, and find the log closed
 	l.dropBufLocked()
 	for _, s := range l.segs {
 		s.release()
 	}
-	l.cond.Broadcast()
 	return err
 }

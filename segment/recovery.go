@@ -192,7 +192,6 @@ func Open(dir string, opts Options) (*Log, error) {
 		return nil, err
 	}
 	l := &Log{dir: dir, fs: o.FS, opts: o}
-	l.cond.L = &l.mu
 	if err := l.recover(); err != nil {
 		for _, s := range l.segs {
 			s.release()
@@ -225,6 +224,7 @@ func (l *Log) recover() error {
 		}
 		l.segs = []*segment{s}
 		l.next, l.bufSeq = 1, 1
+		l.nextSeq.Store(1)
 		return nil
 	}
 	if firsts[0] == 0 {
@@ -265,7 +265,8 @@ func (l *Log) recover() error {
 	last := l.segs[len(l.segs)-1]
 	l.next = last.first + last.count
 	l.bufSeq = l.next
-	l.durable = l.next - 1
+	l.nextSeq.Store(l.next)
+	l.durable.Store(l.next - 1)
 	// The recovered bytes may so far live only in the page cache (after a process crash)
 	// and the entries of files created just before it may not be durable either.
 	if err := l.syncFile(last.wf); err != nil {
