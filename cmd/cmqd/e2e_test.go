@@ -47,6 +47,7 @@ var (
 	generatedIDRE        = regexp.MustCompile(`SecretId:\s+(AKID[A-Za-z0-9]{32})`)
 	generatedKeyRE       = regexp.MustCompile(`SecretKey:\s+([A-Za-z0-9]{32})`)
 	defaultReadyAttempts = 200
+	readyTimeout         = 20 * time.Second
 )
 
 func TestMain(m *testing.M) {
@@ -116,7 +117,7 @@ type cmqdProc struct {
 func startCmqd(t *testing.T, args ...string) *cmqdProc {
 	t.Helper()
 	buildBinaries(t)
-	all := append([]string{"--listen", "127.0.0.1:0", "--log-format", "json", "--shutdown-timeout", "10s"}, args...)
+	all := append([]string{"--listen", "127.0.0.1:0", "--raft-listen", "127.0.0.1:0", "--log-format", "json", "--shutdown-timeout", "10s"}, args...)
 	p := &cmqdProc{cmd: exec.Command(cmqdBin, all...), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -182,7 +183,14 @@ func (p *cmqdProc) waitReady(t *testing.T) {
 	}
 	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	defer hc.CloseIdleConnections()
-	for i := 0; i < defaultReadyAttempts; i++ {
+	// A raft node is ready once it knows a leader: a lone node elects itself after 1-2 s.
+	deadline := time.Now().Add(readyTimeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			t.Fatalf("cmqd exited with %d before it was ready:\n%s", p.exitCode, p.stderr.String())
+		default:
+		}
 		resp, err := hc.Get(p.endpoint + "/readyz")
 		if err == nil {
 			resp.Body.Close()
@@ -192,7 +200,7 @@ func (p *cmqdProc) waitReady(t *testing.T) {
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	t.Fatalf("cmqd at %s not ready after %d attempts", p.endpoint, defaultReadyAttempts)
+	t.Fatalf("cmqd at %s not ready within %v", p.endpoint, readyTimeout)
 }
 
 // stop sends SIGTERM and returns the exit code (bounded wait).

@@ -1,12 +1,15 @@
-// Command cmqd is the opencmq server: a single-node, durable message queue that speaks
+// Command cmqd is the opencmq server: a durable, replicated message queue that speaks
 // Tencent Cloud CMQ's HTTP action API, so existing CMQ SDKs work against it unchanged.
 //
-//	go run ./cmd/cmqd                       # 127.0.0.1:8080, data in ./data
+//	go run ./cmd/cmqd                       # one node: 127.0.0.1:8080, data in ./data
 //	cmqd --listen :8443 --data /var/lib/cmqd --tls-cert cert.pem --tls-key key.pem
+//	cmqd --node-id 2 --raft-listen 10.0.0.2:7946 --peers 1=10.0.0.1:7946,2=10.0.0.2:7946,3=10.0.0.3:7946
 //
-// On its first start without --accounts it creates an account, saves it in
-// <data>/accounts.json and prints it once. See --help for every flag, and
-// docs/USAGE-draft.md for the data directory layout.
+// cmqd always runs on raft (package replication): a single server is a one-voter group on the
+// same code path as a cluster. On its first start without --accounts it creates an account,
+// saves it in <data>/accounts.json and prints it once; without --admin-token it does the same
+// with the admin token of the /cluster/ endpoints. See --help for every flag,
+// docs/USAGE-draft.md for the data directory layout and docs/CLUSTER-draft.md for clusters.
 package main
 
 import (
@@ -29,6 +32,7 @@ import (
 
 	"github.com/opencmq/opencmq/engine"
 	"github.com/opencmq/opencmq/httpapi"
+	"github.com/opencmq/opencmq/replication"
 )
 
 // version is the cmqd version; set with -ldflags "-X main.version=…".
@@ -76,6 +80,15 @@ type config struct {
 	checkpointBytes    int64
 	shutdownTimeout    time.Duration
 	showVersion        bool
+
+	// raft
+	nodeID     uint64
+	raftListen string
+	peersFlag  string
+	peers      []replication.Peer // parsed --peers; nil: this node alone
+	join       bool
+	tick       time.Duration
+	adminToken string
 }
 
 const usageHeader = `cmqd — opencmq server: a durable message queue speaking Tencent Cloud CMQ's HTTP API.
@@ -83,14 +96,33 @@ const usageHeader = `cmqd — opencmq server: a durable message queue speaking T
 Usage:
   cmqd [flags]
 
-With no flags it serves http://127.0.0.1:8080 with its data in ./data. On the first start
-without --accounts it creates an account (namespace "default"), saves it in
-<data>/accounts.json (mode 0600) and prints it once; later starts reuse it.
+With no flags it serves http://127.0.0.1:8080 with its data in ./data, as a single node
+(a one-voter raft group listening for raft on 127.0.0.1:7946). On the first start without
+--accounts it creates an account (namespace "default"), saves it in <data>/accounts.json
+(mode 0600) and prints it once; later starts reuse it. Without --admin-token it does the same
+with an admin token in <data>/admin-token.
+
+Cluster: start every node with its own --node-id, a --raft-listen address the others can
+reach, and the same --peers list of the initial voters (this node included), e.g.
+  cmqd --node-id 1 --raft-listen 10.0.0.1:7946 --peers 1=10.0.0.1:7946,2=10.0.0.2:7946,3=10.0.0.3:7946
+A node added later (cmqctl cluster add --id 4 --addr 10.0.0.4:7946) starts with --join.
+--peers and --join only matter on a node's first start; afterwards its state on disk rules.
+GET /readyz answers 200 when the node knows a leader and has applied everything committed.
+
+Admin endpoints (beside the CMQ API, not signed):
+  GET  /cluster/status                   role, term, leader, commit, applied, peers
+  POST /cluster/add?id=N&addr=host:port  add a voter (leader only; 409 + leader id elsewhere)
+  POST /cluster/remove?id=N              remove a member (leader only)
+The POSTs need the header X-Opencmq-Admin-Token: <token>; so does the status unless the
+HTTP listener is bound to loopback.
 
 Data directory layout:
   <data>/LOCK           lock of the running cmqd (holds its pid)
   <data>/accounts.json  the generated account (unless --accounts is given)
-  <data>/engine/        queue engine: journal/, checkpoint, queues/<id>/
+  <data>/admin-token    the generated admin token (unless --admin-token is given)
+  <data>/node-id        the node id the directory belongs to
+  <data>/raft/          raft node: raft/ (the raft log), members.json
+  <data>/engine/        queue engine: checkpoint, queues/<id>/
 
 Signals: SIGTERM or SIGINT stop accepting connections, let requests (and long polls) finish
 for up to --shutdown-timeout, write a checkpoint and exit 0. A second signal exits at once
@@ -117,6 +149,12 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Int64Var(&c.checkpointBytes, "checkpoint-bytes", engine.CheckpointBytesDefault, "journal bytes between engine checkpoints (bounds restart time)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 35*time.Second, "on SIGTERM/SIGINT, how long to wait for requests in flight (long polls last up to 30s)")
 	fs.BoolVar(&c.showVersion, "version", false, "print the version and exit")
+	fs.Uint64Var(&c.nodeID, "node-id", 1, "this node's raft id, > 0; never reused for another node")
+	fs.StringVar(&c.raftListen, "raft-listen", "127.0.0.1:7946", "address the raft transport listens on, host:port (port 0: any free port; only sensible for a lone node)")
+	fs.StringVar(&c.peersFlag, "peers", "", "initial voters on a new cluster, this node included: id=host:port,... (default: this node alone at --raft-listen)")
+	fs.BoolVar(&c.join, "join", false, "start empty as a member an existing cluster added with 'cmqctl cluster add'; it waits for the leader")
+	fs.DurationVar(&c.tick, "tick", 100*time.Millisecond, "raft tick: heartbeats every tick, elections after 10-20 ticks")
+	fs.StringVar(&c.adminToken, "admin-token", "", "token the /cluster/ admin endpoints require in X-Opencmq-Admin-Token (default: <data>/admin-token, generated on first start)")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageHeader)
 		fs.PrintDefaults()
@@ -148,6 +186,35 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	}
 	if c.dataDir == "" {
 		return nil, errors.New("--data must not be empty")
+	}
+	if c.nodeID == 0 {
+		return nil, errors.New("--node-id must be > 0")
+	}
+	if c.tick <= 0 {
+		return nil, errors.New("--tick must be positive")
+	}
+	if _, _, err := net.SplitHostPort(c.raftListen); err != nil {
+		return nil, fmt.Errorf("--raft-listen %q: want host:port", c.raftListen)
+	}
+	if c.adminToken != "" && len(c.adminToken) < minAdminTokenLen {
+		return nil, fmt.Errorf("--admin-token must have at least %d characters", minAdminTokenLen)
+	}
+	if c.peersFlag != "" {
+		if c.join {
+			return nil, errors.New("--join and --peers exclude each other: --peers creates a new cluster, --join joins one that added this node")
+		}
+		peers, err := parsePeers(c.peersFlag)
+		if err != nil {
+			return nil, fmt.Errorf("--peers: %v", err)
+		}
+		self := false
+		for _, p := range peers {
+			self = self || p.ID == c.nodeID
+		}
+		if !self {
+			return nil, fmt.Errorf("--peers must include this node (--node-id %d)", c.nodeID)
+		}
+		c.peers = peers
 	}
 	return c, nil
 }
@@ -199,8 +266,14 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 		return fail("cannot lock the data directory", err)
 	}
 	defer lock.release()
+	if err := checkLayout(dataDir); err != nil {
+		return fail("refusing to start", err)
+	}
+	if err := checkNodeID(dataDir, cfg.nodeID); err != nil {
+		return fail("refusing to start", err)
+	}
 
-	// 2. Accounts.
+	// 2. Accounts and the admin token.
 	accounts, source, accountsPath, err := loadOrCreateAccounts(cfg.accountsFile, dataDir)
 	if err != nil {
 		return fail("cannot load accounts", err)
@@ -215,9 +288,33 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	default:
 		log.Info("loaded accounts", "file", accountsPath, "count", len(accounts), "namespaces", strings.Join(namespaces, ","))
 	}
+	adminToken, tokenSrc, tokenPath, err := loadOrCreateAdminToken(cfg.adminToken, dataDir)
+	if err != nil {
+		return fail("cannot load the admin token", err)
+	}
+	switch tokenSrc {
+	case tokenCreated:
+		log.Info("created an admin token on first start", "file", tokenPath)
+	case tokenFromDataDir:
+		log.Info("loaded the admin token", "file", tokenPath)
+	}
 
-	// 3. The API server, listening before the engine is open: /healthz answers at once,
-	// /readyz says 503 until the engine has recovered.
+	// 3. The raft transport: listening before anything is printed, so that a busy port
+	// fails the start at once.
+	transport, err := replication.NewTCPTransport(cfg.raftListen, log.With("component", "raft"))
+	if err != nil {
+		return fail("cannot listen for raft (--raft-listen)", err)
+	}
+	raftAddr := transport.Addr()
+	stopTransport := true // until the node owns it
+	defer func() {
+		if stopTransport {
+			transport.Stop()
+		}
+	}()
+
+	// 4. The API server, listening before the engine is open: /healthz answers at once,
+	// /readyz says 503 until the node is ready (a leader known, everything committed applied).
 	if cfg.tlsCert != "" {
 		if _, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey); err != nil {
 			return fail("cannot load the TLS certificate", err)
@@ -226,6 +323,7 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	logger := log.With("component", "httpapi")
 	backend := &startingBackend{}
 	var ready atomic.Bool
+	var raftNode atomic.Pointer[replication.Node]
 	window := cfg.timestampWindow
 	if window == 0 {
 		window = -1 // httpapi: negative disables the check
@@ -238,7 +336,10 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 		DisableReplayCheck: cfg.disableReplayCheck,
 		PublicHosts:        cfg.publicHosts,
 		TrustForwardedHost: cfg.trustForwardedHost,
-		Ready:              ready.Load,
+		Ready: func() bool {
+			n := raftNode.Load()
+			return ready.Load() && n != nil && n.Ready()
+		},
 	})
 	if err != nil {
 		return fail("invalid API configuration", err)
@@ -247,7 +348,9 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	if err != nil {
 		return fail("cannot listen", err)
 	}
+	admin := &adminAPI{token: adminToken, openStatus: isLoopback(ln.Addr()), log: log.With("component", "admin"), changeTimeout: 8 * time.Second}
 	srv := api.NewHTTPServer()
+	srv.Handler = admin.wrap(srv.Handler)
 	tlsOn := cfg.tlsCert != ""
 	serveErr := make(chan error, 1)
 	go func() {
@@ -263,54 +366,79 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 		scheme = "https"
 	}
 	endpoint := scheme + "://" + clientHost(addr)
-	log.Info("cmqd started", "version", version, "listen", addr, "endpoint", endpoint, "data", dataDir, "tls", tlsOn, "pid", os.Getpid())
+	log.Info("cmqd started", "version", version, "listen", addr, "endpoint", endpoint, "data", dataDir, "tls", tlsOn, "pid", os.Getpid(),
+		"nodeId", cfg.nodeID, "raft", raftAddr)
 	if source == accountsCreated {
 		printAccount(stdout, accounts[0], accountsPath, endpoint, tlsOn)
 	}
+	if tokenSrc == tokenCreated {
+		printAdminToken(stdout, adminToken, tokenPath, endpoint)
+	}
 
-	// 4. The engine.
+	// 5. The raft node and the engine.
+	raftDir := filepath.Join(dataDir, raftDirName)
 	engineDir := filepath.Join(dataDir, engineDirName)
+	peers := cfg.peers
+	if len(peers) == 0 && !cfg.join {
+		peers = []replication.Peer{{ID: cfg.nodeID, Addr: raftAddr}}
+	}
+	if hasState(raftDir) {
+		if cfg.peersFlag != "" || cfg.join {
+			log.Info("raft state found on disk: --peers and --join are ignored (they only matter on a node's first start)")
+		}
+	} else if cfg.join {
+		log.Info("joining: waiting for the leader of a cluster that added this node (cmqctl cluster add)", "nodeId", cfg.nodeID, "raft", raftAddr)
+	} else {
+		log.Info("creating a new raft group", "peers", formatPeers(peers))
+	}
 	openStart := time.Now()
 	type opened struct {
+		n   *replication.Node
 		e   *engine.Engine
 		err error
 	}
 	openDone := make(chan opened, 1)
 	go func() {
-		e, err := engine.Open(engineDir, engine.Options{
-			CheckpointBytes: cfg.checkpointBytes,
-			Logger:          log.With("component", "engine"),
-		})
-		openDone <- opened{e, err}
+		n, e, err := openNode(cfg, raftDir, engineDir, peers, transport, log)
+		openDone <- opened{n, e, err}
 	}()
+	var node *replication.Node
 	var eng *engine.Engine
 	select {
 	case o := <-openDone:
 		if o.err != nil {
 			shutdownHTTP(log, srv, time.Second)
-			return fail("cannot open the queue engine in "+engineDir, o.err)
+			return fail("cannot start the raft node and the queue engine in "+dataDir, o.err)
 		}
-		eng = o.e
+		node, eng = o.n, o.e
 	case sig := <-sigs:
 		log.Info("signal received while the engine was opening; stopping", "signal", sig.String())
 		shutdownHTTP(log, srv, cfg.shutdownTimeout)
 		if o := <-openDone; o.err == nil {
+			stopTransport = false
+			stopNode(log, o.n)
 			closeEngine(log, o.e)
 		}
 		return exitOK
 	}
+	stopTransport = false // node.Stop stops it
 	backend.b.Store(eng)
+	raftNode.Store(node)
+	admin.setNode(node)
 	ready.Store(true)
-	log.Info("ready", "engine", engineDir, "recovery", time.Since(openStart).Round(time.Millisecond).String())
+	log.Info("raft node started", "engine", engineDir, "raft", raftDir, "recovery", time.Since(openStart).Round(time.Millisecond).String())
+	watchDone := make(chan struct{})
+	watchStopped := make(chan struct{})
+	go watchNode(log, node, cfg.tick, watchDone, watchStopped)
 
-	// 5. Serve until a signal or a fatal server error.
+	// 6. Serve until a signal or a fatal server error.
 	status := exitOK
 	select {
 	case sig := <-sigs:
 		log.Info("shutting down: no new connections; waiting for requests in flight", "signal", sig.String(), "timeout", cfg.shutdownTimeout.String())
 		go func() {
 			if s, ok := <-sigs; ok {
-				log.Warn("second signal: exiting now without a checkpoint (acknowledged changes are durable in the journal)", "signal", s.String())
+				log.Warn("second signal: exiting now without a checkpoint (acknowledged changes are durable in the raft log)", "signal", s.String())
 				os.Exit(exitFail)
 			}
 		}()
@@ -321,11 +449,106 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	}
 	ready.Store(false)
 	shutdownHTTP(log, srv, cfg.shutdownTimeout)
+	close(watchDone)
+	<-watchStopped
+	admin.setNode(nil)
+	if !stopNode(log, node) {
+		status = exitFail
+	}
 	if !closeEngine(log, eng) {
 		status = exitFail
 	}
 	log.Info("stopped", "status", status)
 	return status
+}
+
+// openNode opens the raft node and the engine it orders, and starts the node.
+func openNode(cfg *config, raftDir, engineDir string, peers []replication.Peer, t *replication.TCPTransport, log *slog.Logger) (*replication.Node, *engine.Engine, error) {
+	node, err := replication.New(replication.Config{
+		ID:           cfg.nodeID,
+		Dir:          raftDir,
+		Peers:        peers,
+		Join:         cfg.join,
+		Transport:    t,
+		TickInterval: cfg.tick,
+		Logger:       log.With("component", "raft"),
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("raft node: %w", err)
+	}
+	eng, err := engine.Open(engineDir, engine.Options{
+		CheckpointBytes: cfg.checkpointBytes,
+		Logger:          log.With("component", "engine"),
+		Replicator:      node,
+	})
+	if err != nil {
+		// node.Stop would wait for a loop that never started; the process exits anyway.
+		return nil, nil, fmt.Errorf("queue engine: %w", err)
+	}
+	if err := node.Start(eng); err != nil {
+		eng.Close()
+		return nil, nil, fmt.Errorf("starting the raft node: %w", err)
+	}
+	return node, eng, nil
+}
+
+// hasState reports whether a directory exists and is not empty.
+func hasState(dir string) bool {
+	entries, err := os.ReadDir(dir)
+	return err == nil && len(entries) > 0
+}
+
+func formatPeers(peers []replication.Peer) string {
+	parts := make([]string, len(peers))
+	for i, p := range peers {
+		parts[i] = fmt.Sprintf("%d=%s", p.ID, p.Addr)
+	}
+	return strings.Join(parts, ",")
+}
+
+// watchNode logs the node's view as it changes: leader elected or lost, ready or not.
+func watchNode(log *slog.Logger, n *replication.Node, every time.Duration, done <-chan struct{}, stopped chan<- struct{}) {
+	defer close(stopped)
+	t := time.NewTicker(max(every, 20*time.Millisecond))
+	defer t.Stop()
+	var lastLeader, lastTerm uint64
+	var lastReady bool
+	first := true
+	for {
+		st := n.Status()
+		rd := n.Ready()
+		if first || st.Leader != lastLeader || (st.Leader != 0 && st.Term != lastTerm && st.Role == "leader") {
+			if st.Leader != 0 || !first {
+				log.Info("raft leader", "leader", st.Leader, "term", st.Term, "role", st.Role, "nodeId", st.ID)
+			}
+			lastLeader, lastTerm = st.Leader, st.Term
+		}
+		if rd != lastReady || first {
+			if rd {
+				log.Info("ready", "leader", st.Leader, "term", st.Term, "applied", st.Applied)
+			} else if !first {
+				log.Warn("not ready", "leader", st.Leader, "commit", st.Commit, "applied", st.Applied)
+			}
+			lastReady = rd
+		}
+		first = false
+		select {
+		case <-done:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// stopNode stops the raft node (and its transport).
+func stopNode(log *slog.Logger, n *replication.Node) bool {
+	start := time.Now()
+	if err := n.Stop(); err != nil {
+		log.Error("stopping the raft node", "err", err)
+		return false
+	}
+	log.Info("raft node stopped", "after", time.Since(start).Round(time.Millisecond).String())
+	return true
 }
 
 // shutdownHTTP stops accepting and waits up to timeout for requests in flight.

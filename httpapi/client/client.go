@@ -75,6 +75,9 @@ type Client struct {
 	// option staging
 	pathSet   bool
 	tlsConfig *tls.Config
+
+	// adminToken is sent with the cluster admin requests (see cluster.go).
+	adminToken string
 }
 
 // Option configures a Client.
@@ -181,6 +184,14 @@ func NewTransport() *http.Transport {
 // New returns a client for endpoint ("http://host[:port]" or "https://host[:port]",
 // optionally followed by a path) with the given credentials.
 func New(endpoint, secretID, secretKey string, opts ...Option) (*Client, error) {
+	if secretID == "" || secretKey == "" {
+		return nil, errors.New("client: secret id and secret key are required")
+	}
+	return newUnchecked(endpoint, secretID, secretKey, opts...)
+}
+
+// newUnchecked is New without the credential check (NewAdmin makes clients without them).
+func newUnchecked(endpoint, secretID, secretKey string, opts ...Option) (*Client, error) {
 	u, err := url.Parse(strings.TrimSpace(endpoint))
 	if err != nil {
 		return nil, fmt.Errorf("client: endpoint %q: %w", endpoint, err)
@@ -193,9 +204,6 @@ func New(endpoint, secretID, secretKey string, opts ...Option) (*Client, error) 
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("client: endpoint %q must not have a query or fragment", endpoint)
-	}
-	if secretID == "" || secretKey == "" {
-		return nil, errors.New("client: secret id and secret key are required")
 	}
 	c := &Client{
 		scheme:    u.Scheme,
@@ -428,6 +436,9 @@ func encodeParams(params []Param) string {
 // do sends one request and returns the body and its envelope. A code != 0 is returned as an
 // *Error together with the body.
 func (c *Client) do(ctx context.Context, action string, params []Param, wait int) ([]byte, *envelope, error) {
+	if c.secretID == "" {
+		return nil, nil, fmt.Errorf("cmq %s: %w", action, errNoCredentials)
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.requestTimeout(wait))
 	defer cancel()
 	form := encodeParams(c.buildParams(action, params))
