@@ -556,7 +556,7 @@ func captureReason(op vfs.Op, path string) string {
 // an InjectError hook that takes a CrashClone just before the operation, then recovers each
 // captured disk and checks it holds what was acknowledged at that moment.
 func TestCrashDuringCheckpointAndQueueDelete(t *testing.T) {
-	seeds, ops := 24, 300
+	seeds, ops := 20, 300
 	if testing.Short() {
 		seeds = 6
 	}
