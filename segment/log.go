@@ -27,12 +27,20 @@ type Log struct {
 	// sees it change, re-resolves its position instead of trusting bytes it read.
 	epoch atomic.Uint64
 
-	// durable: every record <= durable is on stable storage; durable <= next-1. Written
-	// under mu; read without it by WaitDurable's fast path.
+	// The following are written under mu and also read without it.
+
+	// durable: every record <= durable is on stable storage; durable <= next-1.
 	durable atomic.Uint64
-	// broken is set (under mu) when the log fails or closes, so that the fast path of
-	// WaitDurable does not report success on a failed or closed log.
+	// nextSeq mirrors next.
+	nextSeq atomic.Uint64
+	// broken is set when the log fails or closes, so that the lock-free paths of
+	// WaitDurable never report success on a failed or closed log.
 	broken atomic.Bool
+	// pending is the sync in progress (gathering its group, or in File.Sync with mu
+	// released), or nil; at most one at a time. WaitDurable joins it without mu, so that
+	// joining a group and waking from it take no lock (every lock acquisition on the path
+	// between two fsyncs delays the next one).
+	pending atomic.Pointer[pendingSync]
 
 	mu sync.Mutex
 
@@ -41,7 +49,7 @@ type Log struct {
 	// segs is in ascending first-seq order with no gaps: segs[i].first+segs[i].count ==
 	// segs[i+1].first. The last one is the active segment, which receives appends and may
 	// be empty; every other one (sealed) holds at least one record and is durable in full.
-	// Non-empty until Close.
+	// Empty only in a log that failed during Reset.
 	segs []*segment
 	// buf holds the frames of records bufSeq..next-1, not yet written to the active
 	// segment; they belong at its file offset flushed. bufp is its pool handle (nil when
@@ -51,11 +59,6 @@ type Log struct {
 	bufSeq uint64
 	// next is the seq of the next Append: LastSeq()+1.
 	next uint64
-	// pending is the sync in progress (gathering its group, or in File.Sync with mu
-	// released), or nil; at most one at a time. Set and cleared under mu; WaitDurable
-	// reads it without mu to join it, so that joining a group and waking from it take no
-	// lock (every lock on the path between two fsyncs delays the next one).
-	pending atomic.Pointer[pendingSync]
 	// expect is how many goroutines the last sync released (its waiters and its syncer):
 	// the size the next group can reach if they all come back (see syncLocked).
 	expect int32
@@ -65,8 +68,6 @@ type Log struct {
 	// one with mu released; closed when that ends. Appends, syncs and structural changes
 	// wait for it.
 	rollDone chan struct{}
-	// nextSeq mirrors next for readers without mu.
-	nextSeq atomic.Uint64
 	// failed is the latched *failedError after a write-path I/O error; never cleared.
 	failed error
 	closed bool
