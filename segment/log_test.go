@@ -702,3 +702,40 @@ func TestIteratorStopsAtClose(t *testing.T) {
 		t.Fatalf("Next after Close: %v", it.Err())
 	}
 }
+
+// TestIteratorOnDroppedSegment: an iterator whose next record was removed by DropBefore
+// or Reset reports ErrNotFound; one that is past the removed range carries on.
+func TestIteratorOnDroppedSegment(t *testing.T) {
+	fs := vfs.NewMem()
+	l := mustOpen(t, fs, testDir, Options{MaxSegmentBytes: 200})
+	defer l.Close()
+	for i := 1; i <= 12; i++ {
+		mustAppend(t, l, 0, payloadFor(uint64(i), 0, 37)) // 3 per segment
+	}
+	behind := l.NewIterator(0)
+	defer behind.Close()
+	ahead := l.NewIterator(7)
+	defer ahead.Close()
+	if !behind.Next() || !ahead.Next() {
+		t.Fatal("Next")
+	}
+	if err := l.DropBefore(7); err != nil {
+		t.Fatal(err)
+	}
+	// behind is on segment 1..3, which is gone (its file stays open for it until now).
+	if behind.Next() || !errors.Is(behind.Err(), ErrNotFound) {
+		t.Fatalf("iterator on a dropped segment: %v", behind.Err())
+	}
+	if !ahead.Next() || ahead.Seq() != 8 || !bytes.Equal(ahead.Data(), payloadFor(8, 0, 37)) {
+		t.Fatalf("iterator past the dropped range: %v", ahead.Err())
+	}
+	if err := l.Reset(100); err != nil {
+		t.Fatal(err)
+	}
+	if ahead.Next() || !errors.Is(ahead.Err(), ErrNotFound) {
+		t.Fatalf("iterator after Reset: %v", ahead.Err())
+	}
+	if _, _, err := l.Read(8, nil); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Read after Reset: %v", err)
+	}
+}
