@@ -205,13 +205,10 @@ func (n *Node) Start(eng *engine.Engine) error {
 	if last, _ := n.storage.LastIndex(); last > 0 {
 		fresh = false
 	}
-	if rcfg.Applied > 0 {
-		if last, _ := n.storage.LastIndex(); rcfg.Applied > last {
-			// The engine is ahead of the log (a snapshot installed, then the log lost): raft
-			// must not re-apply; the leader will fill the log in.
-			rcfg.Applied = last
-		}
-	}
+	// raft refuses an applied index above the commit index it recovered (after a power loss
+	// the durable Commit can lag what was applied). Entries between them are delivered
+	// again, and the engine skips the ones it already applied.
+	rcfg.Applied = min(rcfg.Applied, hs.GetCommit())
 	rn, err := raft.NewRawNode(rcfg)
 	if err != nil {
 		return err
