@@ -9,10 +9,12 @@
 //	receive QUEUE [--wait S] [--num N] [--delete]
 //	delete QUEUE HANDLE...                    delete received messages by receipt handle
 //	call ACTION [name=value...]               any action, raw JSON out
+//	cluster status|add|remove                 cmqd's raft group: view it, add or remove nodes
 //	version
 //
 // Credentials come from --endpoint, --secret-id, --secret-key, or the environment variables
-// CMQ_ENDPOINT, CMQ_SECRET_ID, CMQ_SECRET_KEY. Output is human-readable unless --json is
+// CMQ_ENDPOINT, CMQ_SECRET_ID, CMQ_SECRET_KEY. The cluster commands use the admin token
+// instead (--admin-token or CMQ_ADMIN_TOKEN). Output is human-readable unless --json is
 // given, which prints each raw JSON response on its own line. Exit status: 0 success,
 // 1 a request failed (the CMQ code and message are printed), 2 usage error.
 package main
@@ -80,6 +82,7 @@ func commands() []command {
 		{"receive", "receive (and optionally delete) messages", runReceive},
 		{"delete", "delete received messages by receipt handle", runDelete},
 		{"call", "send any CMQ action with name=value parameters; prints the raw JSON", runCall},
+		{"cluster", "cmqd's raft group: status, add, remove (admin token)", runCluster},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -93,7 +96,7 @@ Commands:
 %s
 Global flags (accepted before or after the command):
 %s
-Environment: CMQ_ENDPOINT, CMQ_SECRET_ID, CMQ_SECRET_KEY (flags win).
+Environment: CMQ_ENDPOINT, CMQ_SECRET_ID, CMQ_SECRET_KEY, CMQ_ADMIN_TOKEN (flags win).
 Run "cmqctl <command> --help" for a command's flags.
 `
 
@@ -180,6 +183,7 @@ type globals struct {
 	insecure   bool
 	caFile     string
 	path       string
+	adminToken string
 	registered bool
 }
 
@@ -200,6 +204,7 @@ func (g *globals) register(fs *flag.FlagSet, getenv func(string) string) {
 		g.timeout = client.DefaultTimeout
 		g.sigMethod = "HmacSHA1"
 		g.path = client.DefaultPath
+		g.adminToken = getenv("CMQ_ADMIN_TOKEN")
 		g.registered = true
 	}
 	fs.StringVar(&g.endpoint, "endpoint", g.endpoint, "CMQ endpoint URL (env CMQ_ENDPOINT)")
@@ -212,6 +217,7 @@ func (g *globals) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&g.path, "path", g.path, "API path")
 	fs.BoolVar(&g.insecure, "insecure", g.insecure, "do not verify the server's TLS certificate")
 	fs.StringVar(&g.caFile, "ca-cert", g.caFile, "PEM file of CA certificates to trust for HTTPS")
+	fs.StringVar(&g.adminToken, "admin-token", g.adminToken, "admin token of cmqd's /cluster/ endpoints, for the cluster commands (env CMQ_ADMIN_TOKEN)")
 }
 
 // client builds the API client from the flags.
@@ -219,14 +225,37 @@ func (g *globals) client() (*client.Client, error) {
 	if g.secretID == "" || g.secretKey == "" {
 		return nil, usagef("no credentials: give --secret-id and --secret-key or set CMQ_SECRET_ID and CMQ_SECRET_KEY (cmqd prints them on its first start and keeps them in <data>/accounts.json)")
 	}
-	opts := []client.Option{
-		client.WithTimeout(g.timeout),
-		client.WithSignatureMethodName(g.sigMethod),
-		client.WithPath(g.path),
+	opts, err := g.options()
+	if err != nil {
+		return nil, err
 	}
+	opts = append(opts, client.WithSignatureMethodName(g.sigMethod), client.WithPath(g.path))
 	if g.get {
 		opts = append(opts, client.WithGET())
 	}
+	c, err := client.New(g.endpoint, g.secretID, g.secretKey, opts...)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return c, nil
+}
+
+// adminClient builds the client of the cluster commands: the admin token, no CMQ credentials.
+func (g *globals) adminClient() (*client.Client, error) {
+	opts, err := g.options()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.NewAdmin(g.endpoint, g.adminToken, opts...)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	return c, nil
+}
+
+// options are the client options every client gets: the timeout and TLS.
+func (g *globals) options() ([]client.Option, error) {
+	opts := []client.Option{client.WithTimeout(g.timeout)}
 	if g.insecure || g.caFile != "" {
 		cfg := &tls.Config{InsecureSkipVerify: g.insecure}
 		if g.caFile != "" {
@@ -242,11 +271,7 @@ func (g *globals) client() (*client.Client, error) {
 		}
 		opts = append(opts, client.WithTLSConfig(cfg))
 	}
-	c, err := client.New(g.endpoint, g.secretID, g.secretKey, opts...)
-	if err != nil {
-		return nil, usagef("%v", err)
-	}
-	return c, nil
+	return opts, nil
 }
 
 // callCtx returns the context for API calls: under --json every raw response is printed.
