@@ -80,10 +80,10 @@ func (e *Engine) GetQueueAttributes(ctx context.Context, namespace, name string)
 	}
 	// Counters must be true as of now. Leases and delays that ran out are accounted for
 	// below; retention, the rewind window and dead letters change the state, so if any of
-	// them is due, apply a Tick first.
+	// them is due, apply a Tick first (a command: on a follower it goes to the leader).
 	e.mu.RLock()
 	q := e.sm.lookup(namespace, name)
-	due := q != nil && q.nextDeadline() <= max(e.nowMs(), e.sm.clock)
+	due := q != nil && q.readNeedsTick(max(e.nowMs(), e.sm.clock))
 	e.mu.RUnlock()
 	if due {
 		if err := e.Tick(ctx); err != nil {
@@ -200,35 +200,62 @@ const PollQueueDefault = -1
 // returns the moment one becomes visible; if the wait ends empty it returns ErrNoMessage.
 // Received messages stay invisible for the queue's visibility timeout.
 func (e *Engine) ReceiveMessage(ctx context.Context, namespace, name string, n int, waitSeconds int64) ([]Message, error) {
+	return e.receive(ctx, target{namespace: namespace, name: name}, n, waitSeconds)
+}
+
+// target names a queue: by namespace and name, or (internal queues) by id.
+type target struct {
+	namespace, name string
+	id              uint64
+}
+
+// lookupTarget finds a target's queue. Lock held.
+func (e *Engine) lookupTarget(t target) *queue {
+	if t.id != 0 {
+		if q := e.sm.queues[t.id]; q != nil && q.hidden {
+			return q
+		}
+		return nil
+	}
+	return e.sm.lookup(t.namespace, t.name)
+}
+
+func (t target) command(c *Command) *Command {
+	c.Namespace, c.Queue, c.QueueID = t.namespace, t.name, t.id
+	return c
+}
+
+func (e *Engine) receive(ctx context.Context, t target, n int, waitSeconds int64) ([]Message, error) {
 	if n < 1 || n > e.limits.MaxBatch {
 		return nil, ErrBatchSize
 	}
-	if waitSeconds == PollQueueDefault {
-		e.mu.RLock()
-		q := e.sm.lookup(namespace, name)
-		if q != nil {
+	e.mu.RLock()
+	q := e.lookupTarget(t)
+	var key string
+	if q != nil {
+		key = waitKey(q.namespace, q.name)
+		if waitSeconds == PollQueueDefault {
 			waitSeconds = q.attrs.PollingWaitSeconds
 		}
-		e.mu.RUnlock()
-		if q == nil {
-			return nil, ErrQueueNotExist
-		}
+	}
+	e.mu.RUnlock()
+	if q == nil {
+		return nil, ErrQueueNotExist
 	}
 	if waitSeconds < 0 || waitSeconds > e.limits.MaxPollingWaitSeconds {
 		return nil, errorf(ErrParameterRange, "pollingWaitSeconds must be 0-%d", e.limits.MaxPollingWaitSeconds)
 	}
 	deadline := time.Now().Add(time.Duration(waitSeconds) * time.Second)
-	key := waitKey(namespace, name)
 	for {
 		// Register before looking, so a message that arrives in between still wakes us.
 		w := e.waiters.add(key)
-		visible, err := e.hasVisible(namespace, name)
+		visible, err := e.hasVisible(t)
 		if err != nil {
 			e.waiters.remove(key, w)
 			return nil, err
 		}
 		if visible {
-			r := e.propose(ctx, &Command{Type: CmdReceive, Namespace: namespace, Queue: name, MaxMessages: n}, true)
+			r := e.propose(ctx, t.command(&Command{Type: CmdReceive, MaxMessages: n}), true)
 			if r.err == nil {
 				e.waiters.remove(key, w)
 				return e.messages(r), nil
@@ -263,13 +290,13 @@ func (e *Engine) ReceiveMessage(ctx context.Context, namespace, name string, n i
 
 // hasVisible reports whether the queue has a visible message now (leases and delays that ran
 // out count, as the receive will advance past them).
-func (e *Engine) hasVisible(namespace, name string) (bool, error) {
+func (e *Engine) hasVisible(t target) (bool, error) {
 	if err := e.usable(); err != nil {
 		return false, err
 	}
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	q := e.sm.lookup(namespace, name)
+	q := e.lookupTarget(t)
 	if q == nil {
 		return false, ErrQueueNotExist
 	}

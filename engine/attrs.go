@@ -103,6 +103,7 @@ type Limits struct {
 	MinMaxMsgHeapNum       int64 // default 1,000,000 (CMQ); lower it for tests and small deployments
 	MaxMaxMsgHeapNum       int64 // default 1,000,000,000
 	MaxQueuesPerNamespace  int   // default 10,000 (TDMQ-era CMQ limit)
+	MaxTopicsPerNamespace  int   // default 10,000
 	MaxInflightPerQueue    int   // in-flight messages per queue (RAM bound); default 120,000
 	MaxDelayedPerQueue     int   // delayed messages per queue (RAM bound); default 120,000
 	MaxBatch               int   // messages per batch send/receive/delete; default 16
@@ -135,6 +136,7 @@ func (l Limits) withDefaults() Limits {
 	def(&l.MinMaxMsgHeapNum, 1_000_000)
 	def(&l.MaxMaxMsgHeapNum, 1_000_000_000)
 	defi(&l.MaxQueuesPerNamespace, 10_000)
+	defi(&l.MaxTopicsPerNamespace, 10_000)
 	defi(&l.MaxInflightPerQueue, 120_000)
 	defi(&l.MaxDelayedPerQueue, 120_000)
 	defi(&l.MaxBatch, 16)

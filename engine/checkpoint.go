@@ -42,6 +42,7 @@ func (sm *stateMachine) encodeState(dst []byte) []byte {
 	for _, q := range queues {
 		dst = q.appendState(dst)
 	}
+	dst = sm.appendTopicState(dst)
 	return binary.LittleEndian.AppendUint64(dst, xxhash.Sum64(dst))
 }
 
@@ -49,6 +50,7 @@ func (q *queue) appendState(dst []byte) []byte {
 	dst = binary.AppendUvarint(dst, q.id)
 	dst = appendString(dst, q.namespace)
 	dst = appendString(dst, q.name)
+	dst = append(dst, boolByte(q.hidden))
 	dst = appendAttrs(dst, &q.attrs)
 	for _, v := range [...]uint64{q.dlqID, q.first, q.head, q.cursor, q.tail, q.leaseSeq} {
 		dst = binary.AppendUvarint(dst, v)
@@ -115,12 +117,18 @@ func decodeState(b []byte, l Limits, s *store) (*stateMachine, error) {
 			return nil, fmt.Errorf("%w: bad queue id %d", ErrBadCheckpoint, q.id)
 		}
 		sm.queues[q.id] = q
+		if q.hidden {
+			continue
+		}
 		ns := sm.namespaces[q.namespace]
 		if ns == nil {
 			ns = make(map[string]*queue)
 			sm.namespaces[q.namespace] = ns
 		}
 		ns[nameKey(q.name)] = q
+	}
+	if err := d.topics(sm); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadCheckpoint, err)
 	}
 	if d.err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadCheckpoint, d.err)
@@ -145,6 +153,7 @@ func decodeState(b []byte, l Limits, s *store) (*stateMachine, error) {
 // the engine relies on, so that a damaged checkpoint is refused rather than trusted.
 func (d *decoder) queue() (*queue, error) {
 	q := &queue{id: d.uvarint(), namespace: d.string(), name: d.string()}
+	q.hidden = d.byte() == 1
 	d.attrs(&q.attrs)
 	for _, p := range [...]*uint64{&q.dlqID, &q.first, &q.head, &q.cursor, &q.tail, &q.leaseSeq} {
 		*p = d.uvarint()

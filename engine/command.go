@@ -22,6 +22,16 @@ const (
 	CmdRewind             CommandType = 8
 	CmdUnbindDeadLetter   CommandType = 9
 	CmdTick               CommandType = 10
+
+	CmdCreateTopic             CommandType = 20
+	CmdSetTopicAttributes      CommandType = 21
+	CmdDeleteTopic             CommandType = 22
+	CmdPublish                 CommandType = 23
+	CmdSubscribe               CommandType = 24
+	CmdSetSubscription         CommandType = 25
+	CmdUnsubscribe             CommandType = 26
+	CmdClearSubscriptionFilter CommandType = 27
+	CmdPushDone                CommandType = 28
 )
 
 var commandNames = map[CommandType]string{
@@ -29,6 +39,10 @@ var commandNames = map[CommandType]string{
 	CmdDeleteQueue: "DeleteQueue", CmdSend: "Send", CmdReceive: "Receive", CmdDelete: "Delete",
 	CmdChangeVisibility: "ChangeVisibility", CmdRewind: "Rewind",
 	CmdUnbindDeadLetter: "UnbindDeadLetter", CmdTick: "Tick",
+	CmdCreateTopic: "CreateTopic", CmdSetTopicAttributes: "SetTopicAttributes",
+	CmdDeleteTopic: "DeleteTopic", CmdPublish: "Publish", CmdSubscribe: "Subscribe",
+	CmdSetSubscription: "SetSubscriptionAttributes", CmdUnsubscribe: "Unsubscribe",
+	CmdClearSubscriptionFilter: "ClearSubscriptionFilterTags", CmdPushDone: "PushDone",
 }
 
 func (t CommandType) String() string {
@@ -59,8 +73,23 @@ type Command struct {
 
 	Handles           []string // Delete: 1..MaxBatch; ChangeVisibility: exactly 1
 	VisibilitySeconds int64    // ChangeVisibility
+	// VisibilityMillis is added to VisibilitySeconds (the pusher's retry delays are finer).
+	VisibilityMillis int64
 
 	StartConsumeTime int64 // Rewind: unix seconds
+
+	// QueueID addresses an internal queue (a subscription's push queue) by id instead of
+	// by namespace and name: Receive, Delete, ChangeVisibility, PushDone.
+	QueueID uint64
+
+	Topic        string             // topic commands
+	TopicAttrs   TopicAttributes    // CreateTopic, SetTopicAttributes
+	Subscription SubscriptionConfig // Subscribe (Name, ...); others use Subscription.Name
+	SubUpdate    SubscriptionUpdate // SetSubscriptionAttributes
+	Tags         []string           // Publish
+	RoutingKey   string             // Publish
+	// GiveUp, for PushDone: the pushes failed for good (counted), rather than succeeded.
+	GiveUp bool
 }
 
 // commandFormatVersion is the first byte of every encoded command. Part of the log format.
@@ -75,6 +104,9 @@ func (c *Command) AppendEncode(dst []byte) []byte {
 	dst = binary.AppendVarint(dst, c.Now)
 	dst = appendString(dst, c.Namespace)
 	dst = appendString(dst, c.Queue)
+	dst = binary.AppendUvarint(dst, c.QueueID)
+	dst = appendString(dst, c.Topic)
+	dst = appendString(dst, c.Subscription.Name)
 	switch c.Type {
 	case CmdCreateQueue:
 		dst = appendAttrs(dst, &c.Attrs)
@@ -90,14 +122,64 @@ func (c *Command) AppendEncode(dst []byte) []byte {
 		dst = binary.AppendUvarint(dst, uint64(c.MaxMessages))
 	case CmdDelete, CmdChangeVisibility:
 		dst = binary.AppendVarint(dst, c.VisibilitySeconds)
+		dst = binary.AppendVarint(dst, c.VisibilityMillis)
 		dst = binary.AppendUvarint(dst, uint64(len(c.Handles)))
 		for _, h := range c.Handles {
 			dst = appendString(dst, h)
 		}
 	case CmdRewind:
 		dst = binary.AppendVarint(dst, c.StartConsumeTime)
+	case CmdCreateTopic, CmdSetTopicAttributes:
+		dst = binary.AppendVarint(dst, c.TopicAttrs.MaxMsgSize)
+		dst = binary.AppendVarint(dst, int64(c.TopicAttrs.FilterType))
+	case CmdPublish:
+		dst = appendStrings(dst, c.Tags)
+		dst = appendString(dst, c.RoutingKey)
+		dst = binary.AppendUvarint(dst, uint64(len(c.Bodies)))
+		for _, b := range c.Bodies {
+			dst = appendBytes(dst, b)
+		}
+	case CmdSubscribe:
+		sc := &c.Subscription
+		for _, v := range [...]string{sc.Protocol, sc.Endpoint, sc.NotifyStrategy, sc.NotifyContentFormat} {
+			dst = appendString(dst, v)
+		}
+		dst = appendStrings(dst, sc.FilterTags)
+		dst = appendStrings(dst, sc.BindingKeys)
+	case CmdSetSubscription:
+		u := &c.SubUpdate
+		dst = appendString(dst, u.NotifyStrategy)
+		dst = appendString(dst, u.NotifyContentFormat)
+		dst = appendOptionalStrings(dst, u.FilterTags)
+		dst = appendOptionalStrings(dst, u.BindingKeys)
+	case CmdPushDone:
+		dst = appendStrings(dst, c.Handles)
+		dst = append(dst, boolByte(c.GiveUp))
 	}
 	return dst
+}
+
+func appendStrings(dst []byte, ss []string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(ss)))
+	for _, s := range ss {
+		dst = appendString(dst, s)
+	}
+	return dst
+}
+
+// appendOptionalStrings tells "not given" (nil) from "given, empty".
+func appendOptionalStrings(dst []byte, ss []string) []byte {
+	if ss == nil {
+		return append(dst, 0)
+	}
+	return appendStrings(append(dst, 1), ss)
+}
+
+func boolByte(b bool) byte {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // DecodeCommand decodes one command. The returned command's byte slices alias b.
@@ -110,6 +192,9 @@ func DecodeCommand(b []byte) (*Command, error) {
 	c.Now = d.varint()
 	c.Namespace = d.string()
 	c.Queue = d.string()
+	c.QueueID = d.uvarint()
+	c.Topic = d.string()
+	c.Subscription.Name = d.string()
 	switch c.Type {
 	case CmdCreateQueue:
 		d.attrs(&c.Attrs)
@@ -130,6 +215,7 @@ func DecodeCommand(b []byte) (*Command, error) {
 		c.MaxMessages = int(n)
 	case CmdDelete, CmdChangeVisibility:
 		c.VisibilitySeconds = d.varint()
+		c.VisibilityMillis = d.varint()
 		n := d.count()
 		c.Handles = make([]string, 0, n)
 		for i := 0; i < n && d.err == nil; i++ {
@@ -137,7 +223,40 @@ func DecodeCommand(b []byte) (*Command, error) {
 		}
 	case CmdRewind:
 		c.StartConsumeTime = d.varint()
-	case CmdDeleteQueue, CmdUnbindDeadLetter, CmdTick:
+	case CmdCreateTopic, CmdSetTopicAttributes:
+		c.TopicAttrs.MaxMsgSize = d.varint()
+		c.TopicAttrs.FilterType = int(d.varint())
+	case CmdPublish:
+		c.Tags = d.strings()
+		c.RoutingKey = d.string()
+		n := d.count()
+		c.Bodies = make([][]byte, 0, n)
+		for i := 0; i < n && d.err == nil; i++ {
+			c.Bodies = append(c.Bodies, d.bytes())
+		}
+	case CmdSubscribe:
+		sc := &c.Subscription
+		for _, p := range [...]*string{&sc.Protocol, &sc.Endpoint, &sc.NotifyStrategy, &sc.NotifyContentFormat} {
+			*p = d.string()
+		}
+		sc.FilterTags = d.strings()
+		sc.BindingKeys = d.strings()
+	case CmdSetSubscription:
+		u := &c.SubUpdate
+		u.NotifyStrategy = d.string()
+		u.NotifyContentFormat = d.string()
+		u.FilterTags = d.optionalStrings()
+		u.BindingKeys = d.optionalStrings()
+	case CmdPushDone:
+		c.Handles = d.strings()
+		switch d.byte() {
+		case 0:
+		case 1:
+			c.GiveUp = true
+		default:
+			d.fail("flag")
+		}
+	case CmdDeleteQueue, CmdUnbindDeadLetter, CmdTick, CmdDeleteTopic, CmdUnsubscribe, CmdClearSubscriptionFilter:
 	default:
 		return nil, fmt.Errorf("%w: unknown type %d", ErrBadCommand, c.Type)
 	}
@@ -269,6 +388,34 @@ func (d *decoder) bytes() []byte {
 }
 
 func (d *decoder) string() string { return string(d.bytes()) }
+
+// strings decodes appendStrings' output; an empty list decodes as nil.
+func (d *decoder) strings() []string {
+	n := d.count()
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		out = append(out, d.string())
+	}
+	return out
+}
+
+func (d *decoder) optionalStrings() []string {
+	switch d.byte() {
+	case 0:
+		return nil
+	case 1:
+		if ss := d.strings(); ss != nil {
+			return ss
+		}
+		return []string{}
+	default:
+		d.fail("optional list flag")
+		return nil
+	}
+}
 
 func (d *decoder) attrs(a *QueueAttributes) {
 	for _, p := range [...]*int64{&a.MaxMsgHeapNum, &a.PollingWaitSeconds, &a.VisibilityTimeout, &a.MaxMsgSize, &a.MsgRetentionSeconds, &a.RewindSeconds} {

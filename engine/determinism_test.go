@@ -106,6 +106,28 @@ func (g *commandGen) next() *Command {
 		c.StartConsumeTime = g.now/1000 - int64(g.r.IntN(90))
 	case k < 89:
 		c.Type = CmdUnbindDeadLetter
+	case k < 90:
+		c.Type = CmdCreateTopic
+		c.Topic = "t"
+		c.TopicAttrs = DefaultTopicAttributes()
+	case k < 91:
+		c.Type = CmdSubscribe
+		c.Topic = "t"
+		c.Subscription = SubscriptionConfig{Name: "s-" + c.Queue, Protocol: ProtocolQueue, Endpoint: c.Queue}
+		if g.r.IntN(2) == 0 {
+			c.Subscription.FilterTags = []string{"red"}
+		}
+	case k < 92:
+		c.Type = CmdUnsubscribe
+		c.Topic = "t"
+		c.Subscription.Name = "s-" + c.Queue
+	case k < 96:
+		c.Type = CmdPublish
+		c.Topic = "t"
+		c.Bodies = [][]byte{fmt.Appendf(nil, "p%d", g.r.Uint32())}
+		if g.r.IntN(2) == 0 {
+			c.Tags = []string{"red"}
+		}
 	default:
 		c.Type = CmdTick
 	}

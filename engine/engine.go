@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -39,6 +40,8 @@ type Options struct {
 	// Replicator, if set, orders commands instead of the local journal (a replicated
 	// engine); it calls Apply with committed entries. Nil: standalone.
 	Replicator Replicator
+	// Push configures pushes to HTTP subscriptions of topics.
+	Push PushOptions
 }
 
 // CheckpointBytesDefault is the default journal size between checkpoints.
@@ -86,6 +89,11 @@ type Engine struct {
 	// snapshotting counts snapshot streams in progress; while any runs, checkpoints do not
 	// physically drop message data the stream may still read.
 	snapshotting atomic.Int32
+
+	push       PushOptions
+	pushClient *http.Client
+	pushStop   chan struct{} // closed by Close before stop, so pushers can hand messages back
+	pushDone   chan struct{}
 
 	waiters         waiters
 	sinceCheckpoint int64 // journal bytes since the last checkpoint; applier only
@@ -150,6 +158,17 @@ func Open(dir string, opts Options) (*Engine, error) {
 		checkpointDone: make(chan checkpointOutcome, 1),
 	}
 	e.waiters.m = make(map[string]map[*waiter]struct{})
+	e.push = opts.Push
+	if e.push.Concurrency <= 0 {
+		e.push.Concurrency = 16
+	}
+	if e.push.Timeout <= 0 {
+		e.push.Timeout = 15 * time.Second
+	}
+	if e.push.RetryUnit <= 0 {
+		e.push.RetryUnit = time.Second
+	}
+	e.pushClient = newPushClient(e.push)
 	e.pending = make(map[uint64]*proposal)
 	e.reqSeq.Store(uint64(time.Now().UnixNano()) << 8) // ids from an earlier run are not reused
 	if err := e.recover(); err != nil {
@@ -172,6 +191,12 @@ func Open(dir string, opts Options) (*Engine, error) {
 	if !opts.ManualTick {
 		e.wg.Add(1)
 		go e.scheduleLoop()
+	}
+	e.pushStop, e.pushDone = make(chan struct{}), make(chan struct{})
+	if !opts.Push.Disabled {
+		go e.pushLoop()
+	} else {
+		close(e.pushDone)
 	}
 	return e, nil
 }
@@ -267,6 +292,8 @@ func (e *Engine) removeQueueDirs(ids []uint64) error {
 // files are closed. Calls in flight return ErrClosed or their result.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
+		close(e.pushStop)
+		<-e.pushDone
 		close(e.stop)
 		e.wg.Wait()
 		// The applier has exited, collecting any background checkpoint; write a final one

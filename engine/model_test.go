@@ -972,7 +972,7 @@ func (mr *modelRun) readWillTick(name string) bool {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	q := e.sm.lookup("ns", name)
-	return q != nil && q.nextDeadline() <= max(e.nowMs(), e.sm.clock)
+	return q != nil && q.readNeedsTick(max(e.nowMs(), e.sm.clock))
 }
 
 // checkQueues compares what GetQueueAttributes says of the named queues, and ListQueues,

@@ -45,6 +45,7 @@ type queue struct {
 	name      string
 	attrs     QueueAttributes
 	dlqID     uint64 // id of the dead-letter queue, 0 if none
+	hidden    bool   // an internal queue (a subscription's push queue): in no namespace
 	created   int64  // unix ms
 	modified  int64  // unix ms
 
@@ -196,6 +197,27 @@ func (q *queue) rewindable(window uint64) uint64 {
 	}
 	n += q.holes.CountRange(max(w, q.head), q.tail)
 	return n - q.purged.CountRange(w, q.tail)
+}
+
+// readNeedsTick reports whether a read at now would see a stale state: retention, the
+// rewind window or a dead-letter move is due. Expired leases and due delays need no Tick:
+// counts accounts for them.
+func (q *queue) readNeedsTick(now int64) bool {
+	if q.first < q.tail && now >= q.retentionAt {
+		return true
+	}
+	if q.attrs.RewindSeconds > 0 && q.first < q.head && now >= q.trimAt {
+		return true
+	}
+	if p := q.attrs.DeadLetter; p != nil {
+		if p.Policy == 1 && q.head < q.tail && now >= q.ttlAt {
+			return true
+		}
+		if d, ok := q.inflight.Min(); p.Policy == 0 && ok && d.At <= now {
+			return true
+		}
+	}
+	return false
 }
 
 // nextDeadline is the earliest time at which advancing this queue can change something.

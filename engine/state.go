@@ -21,8 +21,11 @@ type stateMachine struct {
 	nextQueueID uint64 // queue ids are never reused
 
 	namespaces map[string]map[string]*queue // namespace -> nameKey(name) -> queue
-	queues     map[uint64]*queue
-	schedule   index.Deadlines // (next deadline, queue id) of every queue that has one
+	queues     map[uint64]*queue            // every queue, push queues included
+	topics     map[string]map[string]*topic // namespace -> nameKey(name) -> topic
+	// pushSubs maps a push queue's id to its subscription (derived).
+	pushSubs map[uint64]*subscription
+	schedule index.Deadlines // (next deadline, queue id) of every queue that has one
 	// pendingRemoval lists deleted queues whose directories may be removed once a checkpoint
 	// that no longer holds them is durable.
 	pendingRemoval []uint64
@@ -43,6 +46,8 @@ func newStateMachine(l Limits, s *store) *stateMachine {
 		nextQueueID: 1,
 		namespaces:  make(map[string]map[string]*queue),
 		queues:      make(map[uint64]*queue),
+		topics:      make(map[string]map[string]*topic),
+		pushSubs:    make(map[uint64]*subscription),
 		readBuf:     make([]byte, 0, 64<<10),
 	}
 }
@@ -74,8 +79,19 @@ func (sm *stateMachine) apply(idx uint64, c *Command, want bool) result {
 		r.err = sm.tick(now)
 	case CmdCreateQueue:
 		r = sm.createQueue(now, c)
+	case CmdCreateTopic, CmdSetTopicAttributes, CmdDeleteTopic, CmdPublish, CmdSubscribe,
+		CmdSetSubscription, CmdUnsubscribe, CmdClearSubscriptionFilter:
+		r = sm.applyTopic(now, c)
 	default:
-		q := sm.lookup(c.Namespace, c.Queue)
+		var q *queue
+		if c.QueueID != 0 {
+			// Internal queues (push queues) are addressed by id, and only they are.
+			if q = sm.queues[c.QueueID]; q != nil && !q.hidden {
+				q = nil
+			}
+		} else {
+			q = sm.lookup(c.Namespace, c.Queue)
+		}
 		if q == nil {
 			return result{err: ErrQueueNotExist}
 		}
@@ -101,6 +117,12 @@ func (sm *stateMachine) apply(idx uint64, c *Command, want bool) result {
 		case CmdUnbindDeadLetter:
 			sm.unbindDeadLetter(q)
 			q.modified = now
+		case CmdPushDone:
+			if !q.hidden {
+				r.err = ErrQueueNotExist
+				break
+			}
+			r = sm.pushDone(q, now, c)
 		default:
 			r.err = errorf(ErrInvalidParameter, "unknown command %v", c.Type)
 		}
@@ -424,12 +446,18 @@ func (sm *stateMachine) deleteQueue(q *queue) error {
 		return ErrIsDeadLetterQueue
 	}
 	sm.unbindDeadLetter(q)
-	if q.scheduled {
-		sm.schedule.Remove(q.scheduledAt, q.id)
-	}
 	delete(sm.namespaces[q.namespace], nameKey(q.name))
 	if len(sm.namespaces[q.namespace]) == 0 {
 		delete(sm.namespaces, q.namespace)
+	}
+	sm.dropQueue(q)
+	return nil
+}
+
+// dropQueue forgets a queue; its directory is removed after the next checkpoint.
+func (sm *stateMachine) dropQueue(q *queue) {
+	if q.scheduled {
+		sm.schedule.Remove(q.scheduledAt, q.id)
 	}
 	delete(sm.queues, q.id)
 	if q.log != nil {
@@ -437,7 +465,6 @@ func (sm *stateMachine) deleteQueue(q *queue) error {
 		q.log = nil
 	}
 	sm.pendingRemoval = append(sm.pendingRemoval, q.id)
-	return nil
 }
 
 func (sm *stateMachine) send(q *queue, now int64, c *Command) result {
@@ -585,7 +612,8 @@ func (sm *stateMachine) changeVisibility(q *queue, now int64, c *Command) result
 	if len(c.Handles) != 1 {
 		return result{err: ErrBatchSize}
 	}
-	if c.VisibilitySeconds < 0 || c.VisibilitySeconds > sm.limits.MaxChangeVisibilitySec {
+	delay := c.VisibilitySeconds*1000 + c.VisibilityMillis
+	if c.VisibilitySeconds < 0 || c.VisibilityMillis < 0 || delay > sm.limits.MaxChangeVisibilitySec*1000 {
 		return result{err: errorf(ErrParameterRange, "visibilityTimeout must be 0-%d", sm.limits.MaxChangeVisibilitySec)}
 	}
 	seq, m, err := sm.checkHandle(q, now, c.Handles[0])
@@ -593,8 +621,8 @@ func (sm *stateMachine) changeVisibility(q *queue, now int64, c *Command) result
 		return result{err: err}
 	}
 	q.inflight.Remove(m.at, seq)
-	m.at = now + c.VisibilitySeconds*1000
-	if c.VisibilitySeconds > 0 {
+	m.at = now + delay
+	if delay > 0 {
 		q.meta.Set(seq, m)
 		q.inflight.Add(m.at, seq)
 		return result{nextVisible: m.at}
@@ -671,6 +699,18 @@ func (sm *stateMachine) queuesByID() []*queue {
 	out := make([]*queue, 0, len(sm.queues))
 	for _, q := range sm.queues {
 		out = append(out, q)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+// topicsByID returns the topics in id order.
+func (sm *stateMachine) topicsByID() []*topic {
+	var out []*topic
+	for _, ns := range sm.topics {
+		for _, t := range ns {
+			out = append(out, t)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
 	return out
