@@ -225,29 +225,7 @@ func writeCheckpoint(fs vfs.FS, dir string, logs []syncer, state []byte) error {
 			return err
 		}
 	}
-	tmp := filepath.Join(dir, checkpointName+".tmp")
-	if err := fs.Remove(tmp); err != nil && !vfs.IsNotExist(err) {
-		return err
-	}
-	f, err := fs.Create(tmp)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(state); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := fs.Rename(tmp, filepath.Join(dir, checkpointName)); err != nil {
-		return err
-	}
-	return fs.SyncDir(dir)
+	return vfs.WriteFileAtomic(fs, dir, checkpointName, state)
 }
 
 type syncer interface{ Sync() error }

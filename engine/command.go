@@ -114,10 +114,7 @@ func (c *Command) AppendEncode(dst []byte) []byte {
 		dst = appendUpdate(dst, &c.Update)
 	case CmdSend:
 		dst = binary.AppendVarint(dst, c.DelaySeconds)
-		dst = binary.AppendUvarint(dst, uint64(len(c.Bodies)))
-		for _, b := range c.Bodies {
-			dst = appendBytes(dst, b)
-		}
+		dst = appendBodies(dst, c.Bodies)
 	case CmdReceive:
 		dst = binary.AppendUvarint(dst, uint64(c.MaxMessages))
 	case CmdDelete, CmdChangeVisibility:
@@ -135,10 +132,7 @@ func (c *Command) AppendEncode(dst []byte) []byte {
 	case CmdPublish:
 		dst = appendStrings(dst, c.Tags)
 		dst = appendString(dst, c.RoutingKey)
-		dst = binary.AppendUvarint(dst, uint64(len(c.Bodies)))
-		for _, b := range c.Bodies {
-			dst = appendBytes(dst, b)
-		}
+		dst = appendBodies(dst, c.Bodies)
 	case CmdSubscribe:
 		sc := &c.Subscription
 		for _, v := range [...]string{sc.Protocol, sc.Endpoint, sc.NotifyStrategy, sc.NotifyContentFormat} {
@@ -155,6 +149,14 @@ func (c *Command) AppendEncode(dst []byte) []byte {
 	case CmdPushDone:
 		dst = appendStrings(dst, c.Handles)
 		dst = append(dst, boolByte(c.GiveUp))
+	}
+	return dst
+}
+
+func appendBodies(dst []byte, bodies [][]byte) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(bodies)))
+	for _, b := range bodies {
+		dst = appendBytes(dst, b)
 	}
 	return dst
 }
@@ -202,11 +204,7 @@ func DecodeCommand(b []byte) (*Command, error) {
 		d.update(&c.Update)
 	case CmdSend:
 		c.DelaySeconds = d.varint()
-		n := d.count()
-		c.Bodies = make([][]byte, 0, n)
-		for i := 0; i < n && d.err == nil; i++ {
-			c.Bodies = append(c.Bodies, d.bytes())
-		}
+		c.Bodies = d.bodies()
 	case CmdReceive:
 		n := d.uvarint()
 		if n > 1<<20 {
@@ -229,11 +227,7 @@ func DecodeCommand(b []byte) (*Command, error) {
 	case CmdPublish:
 		c.Tags = d.strings()
 		c.RoutingKey = d.string()
-		n := d.count()
-		c.Bodies = make([][]byte, 0, n)
-		for i := 0; i < n && d.err == nil; i++ {
-			c.Bodies = append(c.Bodies, d.bytes())
-		}
+		c.Bodies = d.bodies()
 	case CmdSubscribe:
 		sc := &c.Subscription
 		for _, p := range [...]*string{&sc.Protocol, &sc.Endpoint, &sc.NotifyStrategy, &sc.NotifyContentFormat} {
@@ -388,6 +382,15 @@ func (d *decoder) bytes() []byte {
 }
 
 func (d *decoder) string() string { return string(d.bytes()) }
+
+func (d *decoder) bodies() [][]byte {
+	n := d.count()
+	out := make([][]byte, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		out = append(out, d.bytes())
+	}
+	return out
+}
 
 // strings decodes appendStrings' output; an empty list decodes as nil.
 func (d *decoder) strings() []string {

@@ -115,10 +115,13 @@ func decodeMessage(p []byte) (enqueue int64, origin string, body []byte, ok bool
 
 // removeMeta drops seq's metadata and its entry in the index that matches its state.
 func (q *queue) removeMeta(seq uint64) {
-	m, ok := q.meta.Delete(seq)
-	if !ok {
-		return
+	if m, ok := q.meta.Delete(seq); ok {
+		q.unindex(seq, m)
 	}
+}
+
+// unindex removes seq from the index its state puts it in (meta is handled by the caller).
+func (q *queue) unindex(seq uint64, m msgMeta) {
 	switch m.state {
 	case stateInflight:
 		q.inflight.Remove(m.at, seq)
@@ -157,16 +160,7 @@ func (q *queue) dropBelow(seq uint64) {
 	q.first = seq
 	if q.head < seq {
 		q.holes.DeleteBelow(seq)
-		q.meta.DeleteBelow(seq, func(s uint64, m msgMeta) {
-			switch m.state {
-			case stateInflight:
-				q.inflight.Remove(m.at, s)
-			case stateDelayed:
-				q.delayed.Remove(m.at, s)
-			case stateReady:
-				q.ready.Remove(s)
-			}
-		})
+		q.meta.DeleteBelow(seq, q.unindex)
 		q.head = seq
 		q.absorbHoles()
 	}

@@ -467,22 +467,31 @@ func (sm *stateMachine) dropQueue(q *queue) {
 	sm.pendingRemoval = append(sm.pendingRemoval, q.id)
 }
 
-func (sm *stateMachine) send(q *queue, now int64, c *Command) result {
-	if len(c.Bodies) == 0 || len(c.Bodies) > sm.limits.MaxBatch {
-		return result{err: ErrBatchSize}
+// checkBodies checks a batch of message bodies (send or publish): 1..MaxBatch bodies, none
+// empty, none above maxMsgSize, all together within MaxBatchBytes.
+func (sm *stateMachine) checkBodies(bodies [][]byte, maxMsgSize int64) error {
+	if len(bodies) == 0 || len(bodies) > sm.limits.MaxBatch {
+		return ErrBatchSize
 	}
 	var total int64
-	for _, b := range c.Bodies {
+	for _, b := range bodies {
 		if len(b) == 0 {
-			return result{err: ErrEmptyBody}
+			return ErrEmptyBody
 		}
-		if int64(len(b)) > q.attrs.MaxMsgSize {
-			return result{err: errorf(ErrMsgTooLarge, "%d bytes, maxMsgSize is %d", len(b), q.attrs.MaxMsgSize)}
+		if int64(len(b)) > maxMsgSize {
+			return errorf(ErrMsgTooLarge, "%d bytes, maxMsgSize is %d", len(b), maxMsgSize)
 		}
 		total += int64(len(b))
 	}
 	if total > sm.limits.MaxBatchBytes {
-		return result{err: ErrBatchTooLarge}
+		return ErrBatchTooLarge
+	}
+	return nil
+}
+
+func (sm *stateMachine) send(q *queue, now int64, c *Command) result {
+	if err := sm.checkBodies(c.Bodies, q.attrs.MaxMsgSize); err != nil {
+		return result{err: err}
 	}
 	if c.DelaySeconds < 0 || c.DelaySeconds >= q.attrs.MsgRetentionSeconds {
 		return result{err: errorf(ErrParameterRange, "delaySeconds must be 0-%d", q.attrs.MsgRetentionSeconds-1)}
@@ -664,16 +673,10 @@ func (sm *stateMachine) rewind(q *queue, now, startConsumeTime int64) error {
 		}
 		return true
 	})
-	q.meta.DeleteFrom(s, func(seq uint64, m msgMeta) {
-		switch m.state {
-		case stateInflight:
-			q.inflight.Remove(m.at, seq)
-		case stateReady:
-			q.ready.Remove(seq)
-		}
-	})
+	q.meta.DeleteFrom(s, q.unindex)
 	for _, k := range delayed {
 		q.meta.Set(k.seq, k.m)
+		q.delayed.Add(k.m.at, k.seq)
 	}
 	// Deletions rewind may not undo stay deleted.
 	q.holes.DeleteFrom(s)

@@ -188,21 +188,8 @@ func (sm *stateMachine) unsubscribe(t *topic, s *subscription) {
 // publish fans a batch out to every matching subscription in one step of one command: an
 // acknowledged publish is in every matching queue, and a crash never leaves it in some.
 func (sm *stateMachine) publish(now int64, t *topic, c *Command) result {
-	if len(c.Bodies) == 0 || len(c.Bodies) > sm.limits.MaxBatch {
-		return result{err: ErrBatchSize}
-	}
-	var total int64
-	for _, b := range c.Bodies {
-		if len(b) == 0 {
-			return result{err: ErrEmptyBody}
-		}
-		if int64(len(b)) > t.attrs.MaxMsgSize {
-			return result{err: errorf(ErrMsgTooLarge, "%d bytes, maxMsgSize is %d", len(b), t.attrs.MaxMsgSize)}
-		}
-		total += int64(len(b))
-	}
-	if total > sm.limits.MaxBatchBytes {
-		return result{err: ErrBatchTooLarge}
+	if err := sm.checkBodies(c.Bodies, t.attrs.MaxMsgSize); err != nil {
+		return result{err: err}
 	}
 	if err := checkTags(c.Tags, ErrTooManyMsgTags); err != nil {
 		return result{err: err}
