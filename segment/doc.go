@@ -77,7 +77,7 @@
 // it never sleeps). Then it notes the last appended seq, writes the buffer, calls
 // File.Sync (fdatasync on Linux) with the lock released, marks everything up to the noted
 // seq durable and wakes the group. Appends made during the fsync are covered by the next
-// one. With one appender the gathering costs a single yield.
+// one. A syncer whose previous group held nobody else does not gather at all.
 //
 // Rules the implementation keeps, and which the crash tests check:
 //   - A segment's header is synced, and its directory entry made durable (FS.SyncDir),
