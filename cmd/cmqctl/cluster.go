@@ -17,7 +17,8 @@ listens on loopback.
 
   cluster status                       this node's view: role, term, leader, commit, applied, members
   cluster add --id N --addr HOST:PORT  add node N (raft address HOST:PORT) as a voter; then start it
-                                       with: cmqd --node-id N --raft-listen HOST:PORT --join ...
+                                       with: cmqd --node-id N --raft-listen HOST:PORT --join
+                                       --peers <the members' raft addresses> ... (printed for you)
   cluster remove --id N                remove member N (its id can never be used again)
 
 add and remove go to the leader: another node refuses with the leader's id and raft address.`
@@ -91,7 +92,8 @@ func runClusterStatus(ctx context.Context, g *globals, args []string) error {
 func runClusterAdd(ctx context.Context, g *globals, args []string) error {
 	fs := g.newFlagSet("cluster add", "cluster add --id N --addr HOST:PORT [flags]\n\n"+
 		"Adds node N, whose raft transport listens on HOST:PORT, as a voter. Send it to the leader.\n"+
-		"Then start the node: cmqd --node-id N --raft-listen HOST:PORT --join --data DIR ...\n"+
+		"Then start the node (the command is printed): cmqd --node-id N --raft-listen HOST:PORT --join\n"+
+		"--peers <the members' raft addresses> --data DIR ...\n"+
 		"Ids are never reused: the id of a removed node is refused.")
 	id := fs.Uint64("id", 0, "the new node's id (> 0, never used before)")
 	addr := fs.String("addr", "", "the new node's raft address, host:port (its --raft-listen)")
@@ -110,7 +112,22 @@ func runClusterAdd(ctx context.Context, g *globals, args []string) error {
 		return notLeaderHint(err)
 	}
 	if !g.jsonOut {
-		fmt.Fprintf(g.env.stdout, "added node %d (raft address %s)\nstart it with: cmqd --node-id %d --raft-listen %s --join --data <its own dir> ...\n", *id, *addr, *id, *addr)
+		// The new node needs the members' raft addresses to reach the leader.
+		peers := fmt.Sprintf("<members: see cmqctl cluster status>,%d=%s", *id, *addr)
+		if st, err := c.ClusterStatus(ctx); err == nil {
+			parts := make([]string, 0, len(st.Peers)+1)
+			self := false
+			for _, p := range st.Peers {
+				parts = append(parts, fmt.Sprintf("%d=%s", p.ID, p.Addr))
+				self = self || p.ID == *id
+			}
+			if !self {
+				parts = append(parts, fmt.Sprintf("%d=%s", *id, *addr))
+			}
+			peers = strings.Join(parts, ",")
+		}
+		fmt.Fprintf(g.env.stdout, "added node %d (raft address %s)\nstart it with: cmqd --node-id %d --raft-listen %s --join --peers %s --data <its own dir> ...\n",
+			*id, *addr, *id, *addr, peers)
 	}
 	return nil
 }

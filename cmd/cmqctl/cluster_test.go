@@ -104,7 +104,8 @@ func TestClusterCommands(t *testing.T) {
 		t.Fatalf("--json status: %q", r.stdout)
 	}
 	r = runWith(t, "", getenv, "cluster", "add", "--id", "4", "--addr", "127.0.0.1:7004").mustOK(t)
-	if !strings.Contains(r.stdout, "added node 4") || !strings.Contains(r.stdout, "--node-id 4 --raft-listen 127.0.0.1:7004 --join") {
+	if !strings.Contains(r.stdout, "added node 4") ||
+		!strings.Contains(r.stdout, "cmqd --node-id 4 --raft-listen 127.0.0.1:7004 --join --peers 1=127.0.0.1:7001,2=127.0.0.1:7002,3=127.0.0.1:7003,4=127.0.0.1:7004 --data") {
 		t.Fatalf("add: %q", r.stdout)
 	}
 	r = runWith(t, "", getenv, "cluster", "remove", "--id", "2").mustOK(t)

@@ -192,6 +192,24 @@ type clusterNode interface {
 
 type nodeBox struct{ n clusterNode }
 
+// nodeReady is what /readyz answers: the node is a member of the group as far as it knows
+// (a joining node is not until it has received the entry that added it; a removed node is
+// not any more), knows a leader, and has applied everything it knows to be committed.
+// Node.Ready alone says yes on a joining node that has heard the leader's heartbeat but has
+// no log yet.
+func nodeReady(n clusterNode) bool {
+	if !n.Ready() {
+		return false
+	}
+	st := n.Status()
+	for _, p := range st.Peers {
+		if p.ID == st.ID {
+			return true
+		}
+	}
+	return false
+}
+
 // adminAPI serves /cluster/*. Every request but GET /cluster/status on a loopback-bound
 // server needs the admin token in the X-Opencmq-Admin-Token header.
 type adminAPI struct {
@@ -271,7 +289,7 @@ func (a *adminAPI) serve(ctx *fasthttp.RequestCtx) {
 	}
 	switch path {
 	case "/cluster/status":
-		a.reply(ctx, fasthttp.StatusOK, adminStatus{Status: n.Status(), Ready: n.Ready()})
+		a.reply(ctx, fasthttp.StatusOK, adminStatus{Status: n.Status(), Ready: nodeReady(n)})
 	case "/cluster/add":
 		a.add(ctx, n)
 	case "/cluster/remove":

@@ -47,7 +47,7 @@ func TestParseFlagsCluster(t *testing.T) {
 	if err != nil || c.nodeID != 2 || len(c.peers) != 3 || c.tick != 20*time.Millisecond {
 		t.Fatalf("%+v %v", c, err)
 	}
-	if c, err = parseFlags([]string{"--node-id", "4", "--join"}, &bytes.Buffer{}); err != nil || !c.join {
+	if c, err = parseFlags([]string{"--node-id", "4", "--join", "--peers", "1=127.0.0.1:7001,2=127.0.0.1:7002"}, &bytes.Buffer{}); err != nil || !c.join || len(c.peers) != 2 {
 		t.Fatalf("join: %+v %v", c, err)
 	}
 	for _, args := range [][]string{
@@ -55,7 +55,7 @@ func TestParseFlagsCluster(t *testing.T) {
 		{"--tick", "0s"},
 		{"--raft-listen", "nope"},
 		{"--peers", "2=a:1,3=b:2"}, // without this node (1)
-		{"--peers", "1=a:1", "--join"},
+		{"--join"},                 // without the members to reach
 		{"--peers", "1=a"},
 		{"--admin-token", "short"},
 	} {
@@ -364,5 +364,67 @@ func TestIsAdminPath(t *testing.T) {
 		if got := isAdminPath([]byte(p)); got != want {
 			t.Errorf("isAdminPath(%q) = %v", p, got)
 		}
+	}
+}
+
+func TestNodeReadyNeedsMembership(t *testing.T) {
+	n := &fakeNode{removed: map[uint64]bool{}, st: replication.Status{ID: 4, Role: "follower", Leader: 1}}
+	if nodeReady(n) {
+		t.Fatal("a joining node without the log is ready")
+	}
+	n.st.Peers = []replication.Peer{{ID: 1, Addr: "a:1"}, {ID: 4, Addr: "a:4"}}
+	if !nodeReady(n) {
+		t.Fatal("a member that knows the leader is not ready")
+	}
+	n.st.Leader = 0
+	if nodeReady(n) {
+		t.Fatal("ready without a leader")
+	}
+}
+
+// TestStartedTransport checks that peers are connected only once the transport has its
+// node, in the order they were added, and that a joining node's seeds are added for the
+// ids the node did not add itself.
+func TestStartedTransport(t *testing.T) {
+	listen := func() net.Listener {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		return ln
+	}
+	peer2, peer3 := listen(), listen()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	tcp, err := replication.NewTCPTransport("127.0.0.1:0", quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := newStartedTransport(tcp, 1, []replication.Peer{{ID: 1, Addr: tcp.Addr()}, {ID: 2, Addr: peer2.Addr().String()}, {ID: 3, Addr: "127.0.0.1:1"}})
+	t.Cleanup(st.Stop)
+	// Node 3 is added by the node itself (its address from the log wins over the seed).
+	st.AddPeer(3, peer3.Addr().String())
+	accepted := func(ln net.Listener, within time.Duration) bool {
+		ln.(*net.TCPListener).SetDeadline(time.Now().Add(within))
+		c, err := ln.Accept()
+		if err != nil {
+			return false
+		}
+		c.Close()
+		return true
+	}
+	if accepted(peer3, 200*time.Millisecond) {
+		t.Fatal("a peer was dialled before Start")
+	}
+	node, err := replication.New(replication.Config{ID: 1, Dir: t.TempDir(), Transport: st, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Start(node) // as Node.Start does; the node itself is not started
+	if !accepted(peer3, 5*time.Second) {
+		t.Fatal("the peer added before Start was not dialled after it")
+	}
+	if !accepted(peer2, 5*time.Second) {
+		t.Fatal("the seed was not dialled")
 	}
 }

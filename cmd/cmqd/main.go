@@ -105,9 +105,11 @@ with an admin token in <data>/admin-token.
 Cluster: start every node with its own --node-id, a --raft-listen address the others can
 reach, and the same --peers list of the initial voters (this node included), e.g.
   cmqd --node-id 1 --raft-listen 10.0.0.1:7946 --peers 1=10.0.0.1:7946,2=10.0.0.2:7946,3=10.0.0.3:7946
-A node added later (cmqctl cluster add --id 4 --addr 10.0.0.4:7946) starts with --join.
+A node added later (cmqctl cluster add --id 4 --addr 10.0.0.4:7946) starts with --join and
+--peers listing the members' raft addresses (cmqctl cluster add prints the command).
 --peers and --join only matter on a node's first start; afterwards its state on disk rules.
-GET /readyz answers 200 when the node knows a leader and has applied everything committed.
+GET /readyz answers 200 when the node is a member, knows a leader and has applied everything
+it knows to be committed.
 
 Admin endpoints (beside the CMQ API, not signed):
   GET  /cluster/status                   role, term, leader, commit, applied, peers
@@ -151,8 +153,8 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.showVersion, "version", false, "print the version and exit")
 	fs.Uint64Var(&c.nodeID, "node-id", 1, "this node's raft id, > 0; never reused for another node")
 	fs.StringVar(&c.raftListen, "raft-listen", "127.0.0.1:7946", "address the raft transport listens on, host:port (port 0: any free port; only sensible for a lone node)")
-	fs.StringVar(&c.peersFlag, "peers", "", "initial voters on a new cluster, this node included: id=host:port,... (default: this node alone at --raft-listen)")
-	fs.BoolVar(&c.join, "join", false, "start empty as a member an existing cluster added with 'cmqctl cluster add'; it waits for the leader")
+	fs.StringVar(&c.peersFlag, "peers", "", "initial voters of a new cluster, this node included: id=host:port,... (default: this node alone at --raft-listen); with --join: the members to reach")
+	fs.BoolVar(&c.join, "join", false, "start empty as a member an existing cluster added with 'cmqctl cluster add'; needs --peers (the members' raft addresses)")
 	fs.DurationVar(&c.tick, "tick", 100*time.Millisecond, "raft tick: heartbeats every tick, elections after 10-20 ticks")
 	fs.StringVar(&c.adminToken, "admin-token", "", "token the /cluster/ admin endpoints require in X-Opencmq-Admin-Token (default: <data>/admin-token, generated on first start)")
 	fs.Usage = func() {
@@ -199,10 +201,10 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if c.adminToken != "" && len(c.adminToken) < minAdminTokenLen {
 		return nil, fmt.Errorf("--admin-token must have at least %d characters", minAdminTokenLen)
 	}
+	if c.join && c.peersFlag == "" {
+		return nil, errors.New("--join needs --peers: the raft addresses of the cluster's members, to reach the leader (cmqctl cluster status lists them; cmqctl cluster add prints the whole command)")
+	}
 	if c.peersFlag != "" {
-		if c.join {
-			return nil, errors.New("--join and --peers exclude each other: --peers creates a new cluster, --join joins one that added this node")
-		}
 		peers, err := parsePeers(c.peersFlag)
 		if err != nil {
 			return nil, fmt.Errorf("--peers: %v", err)
@@ -211,7 +213,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 		for _, p := range peers {
 			self = self || p.ID == c.nodeID
 		}
-		if !self {
+		if !self && !c.join {
 			return nil, fmt.Errorf("--peers must include this node (--node-id %d)", c.nodeID)
 		}
 		c.peers = peers
@@ -338,7 +340,7 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 		TrustForwardedHost: cfg.trustForwardedHost,
 		Ready: func() bool {
 			n := raftNode.Load()
-			return ready.Load() && n != nil && n.Ready()
+			return ready.Load() && n != nil && nodeReady(n)
 		},
 	})
 	if err != nil {
@@ -379,15 +381,22 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	raftDir := filepath.Join(dataDir, raftDirName)
 	engineDir := filepath.Join(dataDir, engineDirName)
 	peers := cfg.peers
-	if len(peers) == 0 && !cfg.join {
+	if len(peers) == 0 {
 		peers = []replication.Peer{{ID: cfg.nodeID, Addr: raftAddr}}
 	}
+	// A joining node bootstraps nothing; its --peers are only addresses to reach the leader
+	// at (see startedTransport), also on later starts (until it has the log they are the
+	// only addresses it knows; after that they change nothing).
+	var seeds []replication.Peer
+	if cfg.join {
+		seeds, peers = peers, nil
+	}
 	if hasState(raftDir) {
-		if cfg.peersFlag != "" || cfg.join {
-			log.Info("raft state found on disk: --peers and --join are ignored (they only matter on a node's first start)")
+		if cfg.peersFlag != "" && !cfg.join {
+			log.Info("raft state found on disk: --peers is ignored (it only matters on a node's first start)")
 		}
 	} else if cfg.join {
-		log.Info("joining: waiting for the leader of a cluster that added this node (cmqctl cluster add)", "nodeId", cfg.nodeID, "raft", raftAddr)
+		log.Info("joining: waiting for the leader of a cluster that added this node (cmqctl cluster add)", "nodeId", cfg.nodeID, "raft", raftAddr, "members", formatPeers(seeds))
 	} else {
 		log.Info("creating a new raft group", "peers", formatPeers(peers))
 	}
@@ -399,7 +408,7 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	}
 	openDone := make(chan opened, 1)
 	go func() {
-		n, e, err := openNode(cfg, raftDir, engineDir, peers, transport, log)
+		n, e, err := openNode(cfg, raftDir, engineDir, peers, newStartedTransport(transport, cfg.nodeID, seeds), log)
 		openDone <- opened{n, e, err}
 	}()
 	var node *replication.Node
@@ -463,7 +472,7 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 }
 
 // openNode opens the raft node and the engine it orders, and starts the node.
-func openNode(cfg *config, raftDir, engineDir string, peers []replication.Peer, t *replication.TCPTransport, log *slog.Logger) (*replication.Node, *engine.Engine, error) {
+func openNode(cfg *config, raftDir, engineDir string, peers []replication.Peer, t replication.Transport, log *slog.Logger) (*replication.Node, *engine.Engine, error) {
 	node, err := replication.New(replication.Config{
 		ID:           cfg.nodeID,
 		Dir:          raftDir,
@@ -516,7 +525,7 @@ func watchNode(log *slog.Logger, n *replication.Node, every time.Duration, done 
 	first := true
 	for {
 		st := n.Status()
-		rd := n.Ready()
+		rd := nodeReady(n)
 		if first || st.Leader != lastLeader || (st.Leader != 0 && st.Term != lastTerm && st.Role == "leader") {
 			if st.Leader != 0 || !first {
 				log.Info("raft leader", "leader", st.Leader, "term", st.Term, "role", st.Role, "nodeId", st.ID)
