@@ -16,7 +16,7 @@ type action struct {
 	// receives are not checked: SDKs repeat identical polls legitimately (CPP reseeds its
 	// Nonce every second, NODE's Nonce is 0–9999).
 	writes bool
-	// fn answers the action into r.w; nil for the topic actions, not supported yet.
+	// fn answers the action into r.w.
 	fn func(s *Server, r *request) error
 }
 
@@ -40,20 +40,23 @@ func init() {
 		{"ListDeadLetterSourceQueues", false, (*Server).listDeadLetterSourceQueues},
 		{"UnbindDeadLetterQueue", true, (*Server).unbindDeadLetterQueue},
 		{"QueryQueueRoute", false, (*Server).queryQueueRoute},
+		{"CreateTopic", true, (*Server).createTopic},
+		{"SetTopicAttributes", true, (*Server).setTopicAttributes},
+		{"ListTopic", false, (*Server).listTopic},
+		{"GetTopicAttributes", false, (*Server).getTopicAttributes},
+		{"DeleteTopic", true, (*Server).deleteTopic},
+		{"PublishMessage", true, (*Server).publishMessage},
+		{"BatchPublishMessage", true, (*Server).batchPublishMessage},
+		{"Subscribe", true, (*Server).subscribe},
+		{"ListSubscriptionByTopic", false, (*Server).listSubscriptionByTopic},
+		{"GetSubscriptionAttributes", false, (*Server).getSubscriptionAttributes},
+		{"SetSubscriptionAttributes", true, (*Server).setSubscriptionAttributes},
+		{"Unsubscribe", true, (*Server).unsubscribe},
+		{"ClearSubscriptionFilterTags", true, (*Server).clearSubscriptionFilterTags},
+		{"QueryTopicRoute", false, (*Server).queryTopicRoute},
 	} {
 		actionTable[strings.ToLower(a.name)] = a
 	}
-	for _, name := range topicActions {
-		actionTable[strings.ToLower(name)] = &action{name: name}
-	}
-}
-
-// topicActions are CMQ's topic and subscription actions: known, not implemented yet.
-var topicActions = []string{
-	"CreateTopic", "SetTopicAttributes", "ListTopic", "GetTopicAttributes", "DeleteTopic",
-	"PublishMessage", "BatchPublishMessage", "Subscribe", "ListSubscriptionByTopic",
-	"GetSubscriptionAttributes", "SetSubscriptionAttributes", "Unsubscribe",
-	"ClearSubscriptionFilterTags", "QueryTopicRoute",
 }
 
 // lookupAction finds an action by name, ignoring ASCII case (JAVA sends

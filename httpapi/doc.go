@@ -38,12 +38,43 @@
 //	UnbindDeadLetterQueue       queueName
 //	QueryQueueRoute             queueName → addr: [] (the TCP protocol is not served)
 //
-// CMQ's topic and subscription actions (CreateTopic, SetTopicAttributes, ListTopic,
-// GetTopicAttributes, DeleteTopic, PublishMessage, BatchPublishMessage, Subscribe,
-// ListSubscriptionByTopic, GetSubscriptionAttributes, SetSubscriptionAttributes, Unsubscribe,
-// ClearSubscriptionFilterTags, QueryTopicRoute) are answered 6000 "(10430)topic actions are
-// not supported yet", so a client can tell "not yet" from a typo: any other action is
-// 4000 "(10430)action name X is not existed"; a request without Action is 4000/10390.
+//	CreateTopic                 topicName, maxMsgSize (65536), filterType (1) → topicId
+//	SetTopicAttributes          topicName, maxMsgSize (absent: nothing changes)
+//	ListTopic                   searchWord, offset (0), limit (20) → totalCount, topicList[{topicId, topicName}]
+//	GetTopicAttributes          topicName → topicId, topicName, msgCount, maxMsgSize,
+//	                            msgRetentionSeconds (86400), createTime, lastModifyTime, filterType
+//	DeleteTopic                 topicName (4000/10540 while it has subscriptions)
+//	PublishMessage              topicName, msgBody, msgTag.n (0–5), routingKey → msgId
+//	BatchPublishMessage         topicName, msgBody.n, msgTag.n, routingKey (for every message) → msgList[{msgId}]
+//	Subscribe                   topicName, subscriptionName, protocol, endpoint, notifyStrategy,
+//	                            notifyContentFormat, filterTag.n, bindingKey.n → subscriptionId
+//	ListSubscriptionByTopic     topicName, searchWord, offset (0), limit (20, at most 100) →
+//	                            totalCount, subscriptionList[{subscriptionId, subscriptionName, protocol, endpoint}]
+//	GetSubscriptionAttributes   topicName, subscriptionName → subscriptionId, topicOwner, msgCount,
+//	                            protocol and protocal, endpoint, notifyStrategy, notifyContentFormat,
+//	                            createTime, lastModifyTime, filterTag and filterTags, bindingKey,
+//	                            deliveredCount, failedCount, undeliverableCount
+//	SetSubscriptionAttributes   topicName, subscriptionName + notifyStrategy, notifyContentFormat,
+//	                            filterTag.n, bindingKey.n to change
+//	Unsubscribe                 topicName, subscriptionName
+//	ClearSubscriptionFilterTags topicName, subscriptionName
+//	QueryTopicRoute             topicName → addr: []
+//
+// Any other action is 4000 "(10430)action name X is not existed"; a request without Action is
+// 4000/10390.
+//
+// Topics and subscriptions are the backend's (engine/topic_api.go). topicOwner is the
+// owning account's namespace, as a JSON string (NGO type-asserts a string). msgCount of a
+// topic counts the messages waiting to be pushed to its HTTP subscriptions, of a subscription
+// those waiting for it (queue subscriptions receive their copies within the publish: 0).
+// The extra counters of GetSubscriptionAttributes: deliveredCount, pushes that succeeded;
+// failedCount, messages dropped after their last retry; undeliverableCount, copies a queue
+// subscription could not enqueue (its queue missing — the endpoint names a queue of the
+// topic's own namespace — or full, or with a smaller maxMsgSize). filterTag, filterTags and
+// bindingKey are arrays, [] when empty. A publish that no subscription matches (or to a topic
+// without subscriptions) succeeds: CMQ's 6030/10650 and 6030/10730 are not returned (§15
+// leaves open whether the real service did). HTTP subscriptions are pushed per §12 by the
+// backend, with its network policy (cmqd --push-allow).
 //
 // Times are unix seconds, 0 where there is none (minMsgTime on an empty queue). Ids and
 // receipt handles are JSON strings, counters and times JSON numbers. deadLetterPolicy is the
@@ -63,10 +94,17 @@
 // attributes; an empty deadLetterPolicy there means "unchanged" (PY re-sends every attribute,
 // with an empty policy), and UnbindDeadLetterQueue removes a policy.
 //
-// Indexed parameters (msgBody.n, receiptHandle.n) are collected by numeric index: they must
-// run 0..n-1 (TGO, NODE) or 1..n (PY, JAVA, …) without gaps (4000/10380), 1–16 of them
-// (4000/10370); msgBody.x is 4000/10310 and msgBody.1 with msgBody.01 4000/10330. Any name
-// sent twice is 4000/10330. A request carries at most MaxParams parameters (4000/10000) and
+// Indexed parameters (msgBody.n, receiptHandle.n, msgTag.n, filterTag.n, bindingKey.n) are
+// collected by numeric index: they must run 0..n-1 (TGO, NODE, CPP's Subscribe) or 1..n (PY,
+// JAVA, …) without gaps (4000/10380); msgBody.n and receiptHandle.n take 1–16 values
+// (4000/10370), the tag and key lists 0–5 (more: 4000/10720 msgTag, 4000/10490 filterTag,
+// 4000/10680 bindingKey); msgBody.x is 4000/10310 and msgBody.1 with msgBody.01 4000/10330.
+// Any name sent twice is 4000/10330. An empty routingKey is no key (PY, CPP and TGO always
+// send one, also to tag topics). Subscribe matches protocol, notifyStrategy and
+// notifyContentFormat ignoring case; SetSubscriptionAttributes changes only the given
+// fields, a given filterTag.n or bindingKey.n list replacing the subscription's (an empty
+// strategy or format means "unchanged": CPP always sends both); ClearSubscriptionFilterTags
+// empties the tags. A request carries at most MaxParams parameters (4000/10000) and
 // at most Config.MaxRequestBytes (1 MiB) of body or query (4000/10420).
 //
 // Message bodies must be non-empty (4000/10120) and valid UTF-8 (4000/10110, naming the
@@ -88,7 +126,7 @@
 // A panic in an action is answered 6000/10050 and logged; it does not stop the server.
 //
 // Every request is logged at Debug (requestId, action, code); internal errors (codes
-// 6000–6999, but not the "not supported yet" answer) at Error. An empty long poll (7000) is
+// 6000–6999) at Error. An empty long poll (7000) is
 // a normal outcome, logged at Debug.
 //
 // # Authentication
@@ -116,9 +154,10 @@
 //
 // Replays: the signature of every accepted state-changing request (every action except
 // ReceiveMessage, BatchReceiveMessage, GetQueueAttributes, ListQueue,
-// ListDeadLetterSourceQueues and QueryQueueRoute, which SDKs legitimately repeat: CPP reseeds
-// its Nonce every second, NODE's Nonce is 0–9999) is remembered until its Timestamp leaves the
-// window, and a byte-identical replay is refused with 4100/10030 "replayed request". One
+// ListDeadLetterSourceQueues, QueryQueueRoute, GetTopicAttributes, ListTopic,
+// GetSubscriptionAttributes, ListSubscriptionByTopic and QueryTopicRoute, which SDKs
+// legitimately repeat: CPP reseeds its Nonce every second, NODE's Nonce is 0–9999) is
+// remembered until its Timestamp leaves the window, and a byte-identical replay is refused with 4100/10030 "replayed request". One
 // consequence: a CPP client sending the same body twice to the same queue within one second
 // produces the same signature, and the second send is refused (set DisableReplayCheck if such
 // clients matter more than replay protection). The cache holds at most
@@ -131,8 +170,9 @@
 // # Accounts and namespaces
 //
 // Each Account maps a SecretId/SecretKey to a namespace; every backend call uses the
-// requesting account's namespace, so other accounts' queues do not exist for it (4440), and
-// their receipt handles belong to "another queue" (4430/10261).
+// requesting account's namespace, so other accounts' queues and topics do not exist for it
+// (4440), and their receipt handles belong to "another queue" (4430/10261). A queue
+// subscription's endpoint names a queue of the topic's namespace.
 //
 // # Long polling and timeouts
 //
@@ -146,7 +186,9 @@
 // # Deviations and choices
 //
 //   - Missing required parameters are 4000/10390 "lacked of required parameter X".
-//   - Topic actions are 6000 with module 10430 (see Actions).
+//   - ListSubscriptionByTopic's offset is bounded by nothing but 2^31 (the DOC says 0–1000).
+//   - GetTopicAttributes also answers topicId and topicName, GetSubscriptionAttributes
+//     subscriptionId and the delivery counters above (no SDK reads them).
 //   - SetQueueAttributes does not echo queueId (the DOC sample has it; no SDK reads it).
 //   - ListDeadLetterSourceQueues' limit is bounded by the backend (1000), not the DOC's 50.
 //   - The request cap applies to the raw (encoded) body: a body near a 1 MiB maxMsgSize does

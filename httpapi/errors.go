@@ -11,7 +11,6 @@ import (
 // error is "(module)text", as CMQ formats it.
 var (
 	errTooManyParams = &engine.Error{Code: 4000, Module: 10000, Message: fmt.Sprintf("invalid request parameters: more than %d parameters", MaxParams)}
-	errTopic         = &engine.Error{Code: 6000, Module: 10430, Message: "topic actions are not supported yet"}
 	errAuthFailed    = &engine.Error{Code: 4100, Module: 10030, Message: "authentication failed"}
 	errNoSecretID    = &engine.Error{Code: 4100, Module: 10030, Message: "authentication failed: parameter SecretId is missing"}
 	errNoSignature   = &engine.Error{Code: 4100, Module: 10030, Message: "authentication failed: parameter Signature is missing"}

@@ -174,11 +174,7 @@ func TestGoldenQueueActions(t *testing.T) {
 		{name: "delete other namespace", acct: b, action: "DeleteQueue", params: []string{"queueName", "small"},
 			want: `{"code":4440,"message":"(10100)queue is not existed, or deleted","requestId":"<rid>"}`},
 
-		// Topic, unknown and missing actions
-		{name: "topic action", action: "CreateTopic", params: []string{"topicName", "t"},
-			want: `{"code":6000,"message":"(10430)topic actions are not supported yet","requestId":"<rid>"}`},
-		{name: "JAVA misspelt topic action", action: "ClearSUbscriptionFIlterTags", params: []string{"topicName", "t", "subscriptionName", "s"},
-			want: `{"code":6000,"message":"(10430)topic actions are not supported yet","requestId":"<rid>"}`},
+		// Unknown and missing actions (topic actions: golden_topic_test.go)
 		{name: "unknown action", action: "FlyToTheMoon",
 			want: `{"code":4000,"message":"(10430)action name FlyToTheMoon is not existed","requestId":"<rid>"}`},
 		{name: "missing action", action: "",

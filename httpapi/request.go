@@ -202,6 +202,19 @@ const maxBatch = 16
 // contiguous, starting at 0 or 1 (4000/10380 otherwise); there must be 1–16 of them
 // (4000/10370). A name prefix.<not a number> is 4000/10310.
 func (r *request) indexed(prefix string, out []int) ([]int, error) {
+	return r.indexedList(prefix, out, 1, maxBatch, nil)
+}
+
+// indexedList is indexed for lists of lo–hi (hi ≤ 16) entries: fewer than lo or more than hi
+// is tooMany if it is not nil, else 4000/10370. With lo 0, an absent list is no error (and
+// no positions).
+func (r *request) indexedList(prefix string, out []int, lo, hi int, tooMany error) ([]int, error) {
+	sizeErr := func() error {
+		if tooMany != nil {
+			return tooMany
+		}
+		return errBatchSize(prefix)
+	}
 	// prefix ends with '.'; names sharing it are adjacent in the sorted parameters.
 	start, _ := slices.BinarySearchFunc(r.params, prefix, func(p param, n string) int {
 		return cmpString(b2s(p.name), n)
@@ -215,14 +228,17 @@ func (r *request) indexed(prefix string, out []int) ([]int, error) {
 		if !ok {
 			return nil, errKeyFormat(r.params[i].name)
 		}
-		if n == maxBatch {
-			return nil, errBatchSize(prefix)
+		if n == hi {
+			return nil, sizeErr()
 		}
 		idx[n], pos[n] = k, i
 		n++
 	}
-	if n == 0 {
+	if n < lo {
 		return nil, errBatchSize(prefix)
+	}
+	if n == 0 {
+		return out, nil
 	}
 	// Sort by index (insertion sort: at most 16).
 	for i := 1; i < n; i++ {

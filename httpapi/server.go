@@ -34,6 +34,20 @@ type Backend interface {
 	ChangeMessageVisibility(ctx context.Context, ns, name, handle string, seconds int64) (time.Time, error)
 	RewindQueue(ctx context.Context, ns, name string, startConsumeTime int64) error
 	UnbindDeadLetterQueue(ctx context.Context, ns, name string) error
+
+	// Topics and subscriptions (engine/topic_api.go).
+	CreateTopic(ctx context.Context, ns, name string, a engine.TopicAttributes) (string, error)
+	SetTopicAttributes(ctx context.Context, ns, name string, maxMsgSize int64) error
+	DeleteTopic(ctx context.Context, ns, name string) error
+	ListTopics(ctx context.Context, ns, search string, offset, limit int) (int, []engine.TopicRef, error)
+	GetTopicAttributes(ctx context.Context, ns, name string) (engine.TopicInfo, error)
+	PublishMessage(ctx context.Context, ns, topic string, bodies [][]byte, tags []string, routingKey string) ([]string, error)
+	Subscribe(ctx context.Context, ns, topic string, cfg engine.SubscriptionConfig) (string, error)
+	SetSubscriptionAttributes(ctx context.Context, ns, topic, name string, u engine.SubscriptionUpdate) error
+	Unsubscribe(ctx context.Context, ns, topic, name string) error
+	ClearSubscriptionFilterTags(ctx context.Context, ns, topic, name string) error
+	ListSubscriptions(ctx context.Context, ns, topic, search string, offset, limit int) (int, []engine.SubscriptionRef, error)
+	GetSubscriptionAttributes(ctx context.Context, ns, topic, name string) (engine.SubscriptionInfo, error)
 }
 
 // Defaults of Config fields.
