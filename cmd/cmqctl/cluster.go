@@ -74,7 +74,8 @@ func runClusterStatus(ctx context.Context, g *globals, args []string) error {
 	fmt.Fprintf(tw, "applied\t%d\n", st.Applied)
 	tw.Flush()
 	fmt.Fprintln(w)
-	tw = table(w)
+	var members strings.Builder
+	tw = table(&members)
 	fmt.Fprintln(tw, "ID\tRAFT ADDRESS\t")
 	for _, p := range st.Peers {
 		var notes []string
@@ -86,7 +87,13 @@ func runClusterStatus(ctx context.Context, g *globals, args []string) error {
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\n", p.ID, p.Addr, strings.Join(notes, ", "))
 	}
-	return tw.Flush()
+	tw.Flush()
+	for _, line := range strings.SplitAfter(members.String(), "\n") {
+		if line != "" {
+			fmt.Fprintln(w, strings.TrimRight(line, " \n"))
+		}
+	}
+	return nil
 }
 
 func runClusterAdd(ctx context.Context, g *globals, args []string) error {

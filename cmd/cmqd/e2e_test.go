@@ -46,6 +46,7 @@ var (
 	startedRE            = regexp.MustCompile(`"msg":"cmqd started"`)
 	generatedIDRE        = regexp.MustCompile(`SecretId:\s+(AKID[A-Za-z0-9]{32})`)
 	generatedKeyRE       = regexp.MustCompile(`SecretKey:\s+([A-Za-z0-9]{32})`)
+	adminTokenRE         = regexp.MustCompile(`admin token:\s+([A-Za-z0-9]{40})`)
 	defaultReadyAttempts = 200
 	readyTimeout         = 20 * time.Second
 )
@@ -533,6 +534,35 @@ func TestE2EFirstStartAccount(t *testing.T) {
 		t.Fatal("the secret key appears in the log")
 	}
 	ctx := context.Background()
+	// The admin token: printed once, saved with mode 0600, required by the admin POSTs.
+	tokm := adminTokenRE.FindStringSubmatch(out)
+	if tokm == nil || !strings.Contains(out, "CMQ_ADMIN_TOKEN="+tokm[1]) {
+		t.Fatalf("first start printed no admin token:\n%s", out)
+	}
+	token := tokm[1]
+	tokPath := filepath.Join(dataDir, "admin-token")
+	if st, err := os.Stat(tokPath); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("admin token file: %v %v", st, err)
+	}
+	if b, _ := os.ReadFile(tokPath); strings.TrimSpace(string(b)) != token {
+		t.Fatalf("saved token %q, printed %q", b, token)
+	}
+	if strings.Contains(p.stderr.String(), token) {
+		t.Fatal("the admin token appears in the log")
+	}
+	open := must(client.NewAdmin(p.endpoint, ""))(t)
+	defer open.Close()
+	if st, err := open.ClusterStatus(ctx); err != nil || st.ID != 1 || st.Role != "leader" || !st.Ready || len(st.Peers) != 1 {
+		t.Fatalf("status of a lone node on loopback without a token: %+v %v", st, err)
+	}
+	if err := open.ClusterRemove(ctx, 9); client.AdminCodeOf(err) != client.AdminUnauthorized {
+		t.Fatalf("remove without the token: %v", err)
+	}
+	authed := must(client.NewAdmin(p.endpoint, token))(t)
+	defer authed.Close()
+	if err := authed.ClusterRemove(ctx, 9); client.AdminCodeOf(err) != client.AdminNotMember {
+		t.Fatalf("remove a stranger with the token: %v", err)
+	}
 	c := newClient(t, p.endpoint, acc)
 	must(c.CreateQueue(ctx, "q", nil))(t)
 	must(c.SendMessage(ctx, "q", "kept", 0))(t)
@@ -542,7 +572,7 @@ func TestE2EFirstStartAccount(t *testing.T) {
 
 	r := startCmqd(t, "--data", dataDir)
 	r.waitReady(t)
-	if s := r.stdout.String(); strings.Contains(s, acc.SecretKey) || strings.Contains(s, "SecretId") {
+	if s := r.stdout.String(); strings.Contains(s, acc.SecretKey) || strings.Contains(s, "SecretId") || strings.Contains(s, token) {
 		t.Fatalf("restart printed the account again:\n%s", s)
 	}
 	if !strings.Contains(r.stderr.String(), `"msg":"loaded accounts"`) || strings.Contains(r.stderr.String(), acc.SecretKey) {
