@@ -89,6 +89,8 @@ type config struct {
 	join       bool
 	tick       time.Duration
 	adminToken string
+
+	push pushFlags // --push-allow, --push-allow-private, --push-retry-unit (push.go)
 }
 
 const usageHeader = `cmqd — opencmq server: a durable message queue speaking Tencent Cloud CMQ's HTTP API.
@@ -157,6 +159,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.join, "join", false, "start empty as a member an existing cluster added with 'cmqctl cluster add'; needs --peers (the members' raft addresses)")
 	fs.DurationVar(&c.tick, "tick", 100*time.Millisecond, "raft tick: heartbeats every tick, elections after 10-20 ticks")
 	fs.StringVar(&c.adminToken, "admin-token", "", "token the /cluster/ admin endpoints require in X-Opencmq-Admin-Token (default: <data>/admin-token, generated on first start)")
+	c.push.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageHeader)
 		fs.PrintDefaults()
@@ -489,6 +492,7 @@ func openNode(cfg *config, raftDir, engineDir string, peers []replication.Peer, 
 		CheckpointBytes: cfg.checkpointBytes,
 		Logger:          log.With("component", "engine"),
 		Replicator:      node,
+		Push:            cfg.push.options(),
 	})
 	if err != nil {
 		// node.Stop would wait for a loop that never started; the process exits anyway.
