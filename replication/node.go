@@ -225,12 +225,13 @@ func (n *Node) Start(eng *engine.Engine) error {
 			return err
 		}
 	}
+	// The transport needs its node before any peer sender can report back to it.
+	n.cfg.Transport.Start(n)
 	for _, p := range n.members.list() {
 		if p.ID != n.cfg.ID {
 			n.cfg.Transport.AddPeer(p.ID, p.Addr)
 		}
 	}
-	n.cfg.Transport.Start(n)
 	n.applied.Store(rcfg.Applied)
 	go n.run()
 	return nil
