@@ -266,6 +266,7 @@ func (e *Engine) recover() error {
 		return fmt.Errorf("engine: journal replay: %w", err)
 	}
 	e.sm.woken = nil
+	e.sm.flushLogs()
 	if e.sm.err != nil {
 		return fmt.Errorf("engine: replay: %w", e.sm.err)
 	}
@@ -473,6 +474,7 @@ func (e *Engine) applyItems(items []applyItem) {
 		}
 		e.sinceCheckpoint += int64(it.size)
 	}
+	e.sm.flushLogs()
 	keys := make([]string, 0, len(e.sm.woken))
 	for _, q := range e.sm.woken {
 		keys = append(keys, waitKey(q.namespace, q.name))

@@ -74,8 +74,9 @@ type queue struct {
 	scheduled   bool  // whether (scheduledAt, id) is in stateMachine.schedule
 	scheduledAt int64 // the deadline registered for this queue in stateMachine.schedule
 
-	log   *segment.Log // nil until first used
-	dirty bool         // appended to since the last checkpoint
+	log       *segment.Log // nil until first used
+	dirty     bool         // appended to since the last checkpoint
+	unflushed bool         // appended to since the end of the last apply batch
 }
 
 // live is the number of messages neither deleted nor expired.

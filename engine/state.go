@@ -32,6 +32,8 @@ type stateMachine struct {
 
 	// woken collects the queues a command left with visible messages (for long polling).
 	woken []*queue
+	// unflushed lists the queues appended to in the current apply batch.
+	unflushed []*queue
 	// err latches a storage failure: the state no longer matches the log, so every later
 	// command fails.
 	err error

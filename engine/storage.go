@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -72,6 +73,10 @@ func (sm *stateMachine) appendMessage(q *queue, now int64, origin string, body [
 	}
 	q.tail++
 	q.dirty = true
+	if !q.unflushed {
+		q.unflushed = true
+		sm.unflushed = append(sm.unflushed, q)
+	}
 	q.times.Add(now, seq)
 	if q.first == seq { // nothing was stored: this message is the next to expire
 		q.retentionAt = now + q.attrs.MsgRetentionSeconds*1000
@@ -130,6 +135,23 @@ func (sm *stateMachine) seqAtTime(q *queue, t int64) (uint64, int64, error) {
 		return 0, 0, fmt.Errorf("%v: scan from %d: %w", q, from, err)
 	}
 	return q.tail, never, nil
+}
+
+// flushLogs writes what this apply batch appended to queue logs to their files. Their
+// buffers go back to the pool, so an engine with many queues holds no per-queue write
+// buffer between batches; durability still comes from the journal (or raft log) and the
+// checkpoint's sync.
+func (sm *stateMachine) flushLogs() {
+	for _, q := range sm.unflushed {
+		q.unflushed = false
+		if q.log == nil {
+			continue
+		}
+		if err := q.log.Flush(); err != nil && !errors.Is(err, segment.ErrClosed) {
+			sm.storageFailed(fmt.Errorf("%v: flush: %w", q, err))
+		}
+	}
+	sm.unflushed = sm.unflushed[:0]
 }
 
 // closeLogs closes every open queue log.

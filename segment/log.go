@@ -435,6 +435,19 @@ func (l *Log) WaitDurable(seq uint64) error {
 	}
 }
 
+// Flush writes the buffered records to the active segment file without syncing them, and
+// gives the write buffer back to the pool. A log that is appended to but rarely synced
+// (one of many, synced at checkpoints) calls it to hold no buffer between batches. Errors:
+// ErrClosed, or the error of a failed log (a write error fails the log).
+func (l *Log) Flush() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.usableLocked(); err != nil {
+		return err
+	}
+	return l.flushLocked()
+}
+
 // Sync makes every record appended before the call durable: WaitDurable(LastSeq()).
 func (l *Log) Sync() error {
 	l.mu.Lock()

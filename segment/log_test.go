@@ -739,3 +739,37 @@ func TestIteratorOnDroppedSegment(t *testing.T) {
 		t.Fatalf("Read after Reset: %v", err)
 	}
 }
+
+func TestFlushWritesWithoutSyncing(t *testing.T) {
+	fs := vfs.NewMem()
+	l, err := Open("/log", Options{FS: fs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, err := l.Append(1, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	name := "/log/" + segmentName(1)
+	before, _, _ := fs.Stat(name)
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	after, _, _ := fs.Stat(name)
+	if after <= before {
+		t.Fatalf("Flush wrote nothing: %d -> %d bytes", before, after)
+	}
+	if synced, _ := fs.SyncedSize(name); synced >= after {
+		t.Fatalf("Flush synced: %d of %d bytes durable", synced, after)
+	}
+	if l.DurableSeq() != 0 {
+		t.Fatalf("DurableSeq %d after Flush", l.DurableSeq())
+	}
+	if _, data, err := l.Read(1, nil); err != nil || string(data) != "hello" {
+		t.Fatalf("read after Flush: %q %v", data, err)
+	}
+	l.Close()
+	if err := l.Flush(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Flush after Close: %v", err)
+	}
+}
