@@ -8,6 +8,9 @@
 //	send QUEUE [BODY...]                      send messages (stdin if no BODY)
 //	receive QUEUE [--wait S] [--num N] [--delete]
 //	delete QUEUE HANDLE...                    delete received messages by receipt handle
+//	topic create|list|get|set|delete          manage topics
+//	publish TOPIC [BODY...] [--tag T]... [--routing-key K]
+//	sub create|list|get|set|delete|clear-tags manage a topic's subscriptions
 //	call ACTION [name=value...]               any action, raw JSON out
 //	cluster status|add|remove                 cmqd's raft group: view it, add or remove nodes
 //	version
@@ -81,6 +84,9 @@ func commands() []command {
 		{"send", "send messages to a queue", runSend},
 		{"receive", "receive (and optionally delete) messages", runReceive},
 		{"delete", "delete received messages by receipt handle", runDelete},
+		{"topic", "manage topics: create, list, get, set, delete", runTopic},
+		{"publish", "publish messages to a topic (--tag, --routing-key)", runPublish},
+		{"sub", "manage a topic's subscriptions: create, list, get, set, delete, clear-tags", runSub},
 		{"call", "send any CMQ action with name=value parameters; prints the raw JSON", runCall},
 		{"cluster", "cmqd's raft group: status, add, remove (admin token)", runCluster},
 		{"version", "print the version", runVersion},
