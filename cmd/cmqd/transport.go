@@ -10,15 +10,18 @@ import (
 // uses it (cmqd may not change package replication):
 //
 //   - Peers are only connected once the node has been handed to the transport.
-//     Node.Start calls AddPeer for the known members before Transport.Start, and
+//     Node.Start used to call AddPeer for the known members before Transport.Start, and
 //     TCPTransport.AddPeer starts a sender goroutine at once, which reports a failed dial to
 //     the transport's node, still unset then (a data race, and a nil dereference if the dial
-//     fails fast enough). AddPeer/RemovePeer are deferred until Start, in order.
+//     fails fast enough). AddPeer/RemovePeer are deferred until Start, in order. (Since
+//     replication 734b633 Node.Start starts the transport first; the deferral is then a
+//     no-op, kept so that cmqd does not depend on that order.)
 //
 //   - A joining node (--join) starts with no members, so it cannot answer the leader: the
 //     TCP transport drops messages to peers it has no address for, and the addresses only
 //     arrive with the log the leader is trying to send. seeds (the --peers of a joining
-//     node) are added at Start for the ids the node did not add itself.
+//     node) are added at Start for the ids the node has not added itself; an AddPeer from
+//     the node afterwards (the address in the log) replaces a seed.
 type startedTransport struct {
 	*replication.TCPTransport
 	self  uint64
