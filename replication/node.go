@@ -103,6 +103,7 @@ type Node struct {
 	appliedCond *sync.Cond
 
 	readSeq atomic.Uint64
+	started atomic.Bool // Start ran the loop: Stop waits for it
 }
 
 type proposal struct {
@@ -198,6 +199,7 @@ func (n *Node) Start(eng *engine.Engine) error {
 		MaxInflightMsgs:           256,
 		CheckQuorum:               true,
 		PreVote:                   true,
+		StepDownOnRemoval:         true,
 		ReadOnlyOption:            raft.ReadOnlySafe,
 		Logger:                    raftLogger{n.logger},
 	}
@@ -233,6 +235,7 @@ func (n *Node) Start(eng *engine.Engine) error {
 		}
 	}
 	n.applied.Store(rcfg.Applied)
+	n.started.Store(true)
 	go n.run()
 	return nil
 }
@@ -244,7 +247,9 @@ func (n *Node) Stop() error {
 	default:
 		close(n.stop)
 	}
-	<-n.done
+	if n.started.Load() {
+		<-n.done
+	}
 	n.cfg.Transport.Stop()
 	n.appliedMu.Lock()
 	n.appliedCond.Broadcast()
@@ -526,11 +531,12 @@ func (n *Node) Status() Status {
 	return s
 }
 
-// Ready reports whether the node can serve: it knows a leader and has applied everything
-// that was committed when it last looked.
+// Ready reports whether the node can serve: it is a member, knows a leader and has applied
+// everything that was committed when it last looked.
 func (n *Node) Ready() bool {
 	s := n.Status()
-	return n.fatal() == nil && s.Leader != 0 && s.Applied >= s.Commit
+	// A node that joined and has not yet received the log is not a member in its own eyes.
+	return n.fatal() == nil && s.Leader != 0 && s.Applied >= s.Commit && n.members.has(n.cfg.ID)
 }
 
 // --- engine.Replicator ---

@@ -38,7 +38,10 @@ type Transport interface {
 //
 // Frame format (part of the replication wire format):
 //
-//	message stream:  'M' once, then per message: length uvarint | protobuf raftpb.Message
+//	message stream:  'M' | sender id uvarint | sender address (length uvarint + bytes), once;
+//	                 then per message: length uvarint | protobuf raftpb.Message
+//	                 (the sender's address lets a node that joined with no list of members
+//	                 answer the leader before the log has told it where the leader is)
 //	snapshot:        'S' | length uvarint | protobuf raftpb.Message | snapshot stream...;
 //	                 the sender half-closes, the receiver answers one byte 'K' once stored
 type TCPTransport struct {
@@ -116,6 +119,19 @@ func (t *TCPTransport) serve(c net.Conn) {
 	}
 	switch kind {
 	case 'M':
+		id, err := binary.ReadUvarint(r)
+		if err != nil {
+			return
+		}
+		n, err := binary.ReadUvarint(r)
+		if err != nil || n > 1024 {
+			return
+		}
+		addr := make([]byte, n)
+		if _, err := io.ReadFull(r, addr); err != nil {
+			return
+		}
+		t.learnPeer(id, string(addr))
 		for {
 			m, err := readMessage(r)
 			if err != nil {
@@ -155,6 +171,11 @@ func readMessage(r *bufio.Reader) (*raftpb.Message, error) {
 	return m, nil
 }
 
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
 func appendFrame(dst []byte, m *raftpb.Message) ([]byte, error) {
 	b, err := proto.Marshal(m)
 	if err != nil {
@@ -162,6 +183,20 @@ func appendFrame(dst []byte, m *raftpb.Message) ([]byte, error) {
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(b)))
 	return append(dst, b...), nil
+}
+
+// learnPeer adds a peer that dialled in, if it is not known yet: its address came with its
+// connection. Known peers keep the address the membership gave them.
+func (t *TCPTransport) learnPeer(id uint64, addr string) {
+	if id == 0 || addr == "" {
+		return
+	}
+	t.mu.Lock()
+	_, known := t.peers[id]
+	t.mu.Unlock()
+	if !known {
+		t.AddPeer(id, addr)
+	}
 }
 
 // AddPeer implements Transport.
@@ -305,7 +340,9 @@ func (p *peerSender) run() {
 // stream writes queued messages to c until a write fails or the sender stops.
 func (p *peerSender) stream(c net.Conn) {
 	w := bufio.NewWriterSize(c, 256<<10)
-	if err := w.WriteByte('M'); err != nil {
+	hello := binary.AppendUvarint([]byte{'M'}, p.t.node.cfg.ID)
+	hello = appendString(hello, p.t.Addr())
+	if _, err := w.Write(hello); err != nil {
 		return
 	}
 	var buf []byte
