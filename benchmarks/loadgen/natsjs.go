@@ -18,8 +18,9 @@ import (
 // stream's durability is the server's: with nats-server's default sync_interval (2 min) a
 // PubAck means "written", not "fsynced"; `jetstream { sync_interval: always }` fsyncs every
 // write before the PubAck. Consumers share one durable pull consumer (explicit ack): Receive
-// is Fetch(max, 1 s max wait); Ack is Msg.Ack per message (--nats-ack ack: no reply awaited)
-// or Msg.DoubleAck (--nats-ack sync: AckSync, waits for the server's confirmation).
+// is FetchNoWait(max), or when that is empty Fetch(1, 1 s max wait) and FetchNoWait for the
+// rest; Ack is Msg.Ack per message (--nats-ack ack: no reply awaited) or Msg.DoubleAck
+// (--nats-ack sync: AckSync, waits for the server's confirmation).
 
 type natsDriver struct {
 	cfg    *config
@@ -61,7 +62,7 @@ func (d *natsDriver) Describe() string {
 	if d.cfg.natsAck == "sync" {
 		ack = "AckSync (DoubleAck) per message"
 	}
-	return fmt.Sprintf("nats.go jetstream, file storage, work-queue retention, 1 replica; publish waits for PubAck (batch: PublishAsync + wait all); one durable pull consumer, Fetch(max, 1s), %s; server %s", ack, d.nc.ConnectedServerVersion())
+	return fmt.Sprintf("nats.go jetstream, file storage, work-queue retention, 1 replica; publish waits for PubAck (batch: PublishAsync + wait all); one durable pull consumer, FetchNoWait(max) or Fetch(1, 1s)+FetchNoWait, %s; server %s", ack, d.nc.ConnectedServerVersion())
 }
 
 func (d *natsDriver) Prepare(ctx context.Context, run int) error {
@@ -149,8 +150,24 @@ func (w *natsWorker) Send(ctx context.Context, bodies [][]byte) error {
 	return nil
 }
 
+// Receive returns what is available at once (FetchNoWait, up to max); when nothing is, it
+// waits up to 1 s for one message (Fetch(1)) and then takes what else is there — like CMQ's
+// BatchReceiveMessage, which answers as soon as one message is visible. (A plain
+// Fetch(max, 1 s) would wait for a full batch, stalling the tail of a drain by a second.)
 func (w *natsWorker) Receive(ctx context.Context, max int) ([]Msg, error) {
-	batch, err := w.cons.Fetch(max, jetstream.FetchMaxWait(time.Second))
+	out, err := w.collect(w.cons.FetchNoWait(max))
+	if err != nil || len(out) > 0 {
+		return out, err
+	}
+	if out, err = w.collect(w.cons.Fetch(1, jetstream.FetchMaxWait(time.Second))); err != nil || len(out) == 0 || max == 1 {
+		return out, err
+	}
+	more, err := w.collect(w.cons.FetchNoWait(max - 1))
+	return append(out, more...), err
+}
+
+// collect drains one fetch; running out of time or messages is not an error.
+func (w *natsWorker) collect(batch jetstream.MessageBatch, err error) ([]Msg, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -271,7 +271,7 @@ for b in rabbitmq rabbitmq-quorum nats nats-always; do has_broker "$b" && PEERS+
 	echo
 	echo "Setups: opencmq = cmqd single node, httpapi/client (SendMessage / BatchSendMessage, BatchReceiveMessage 16 wait 1 s, BatchDeleteMessage), ack after fsync;"
 	echo "rabbitmq = amqp091-go, durable queue, persistent messages, publisher confirm awaited per send (per batch of 16), prefetch 64, manual ack multiple=true per received batch;"
-	echo "nats = nats.go jetstream, file storage, work-queue retention, Publish waits for PubAck (batch: PublishAsync + wait all), one durable pull consumer, Fetch(16, 1 s), Ack per message (not AckSync);"
+	echo "nats = nats.go jetstream, file storage, work-queue retention, Publish waits for PubAck (batch: PublishAsync + wait all), one durable pull consumer, FetchNoWait(16) or when empty Fetch(1, 1 s) + FetchNoWait(15), Ack per message (not AckSync);"
 	echo "nats (default sync) does NOT fsync before the PubAck (sync_interval 2 min); nats-always does."
 	echo "Latency (p99) is of one send call (produce), body timestamp to receipt (e2e), one receive+ack cycle (drain)."
 	echo
