@@ -90,10 +90,11 @@ type Engine struct {
 	// physically drop message data the stream may still read.
 	snapshotting atomic.Int32
 
-	push       PushOptions
-	pushClient *http.Client
-	pushStop   chan struct{} // closed by Close before stop, so pushers can hand messages back
-	pushDone   chan struct{}
+	push         PushOptions
+	pushClient   *http.Client
+	pushStop     chan struct{} // closed by StopPushing (or Close) before stop, so pushers can hand messages back
+	pushStopOnce sync.Once
+	pushDone     chan struct{}
 
 	waiters         waiters
 	sinceCheckpoint int64 // journal bytes since the last checkpoint; applier only
@@ -293,8 +294,7 @@ func (e *Engine) removeQueueDirs(ids []uint64) error {
 // files are closed. Calls in flight return ErrClosed or their result.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
-		close(e.pushStop)
-		<-e.pushDone
+		e.StopPushing()
 		close(e.stop)
 		e.wg.Wait()
 		// The applier has exited, collecting any background checkpoint; write a final one
@@ -320,6 +320,14 @@ func (e *Engine) Close() error {
 		e.closeErr = err
 	})
 	return e.closeErr
+}
+
+// StopPushing stops pushing to HTTP subscriptions, handing messages whose push was in
+// flight back to their queue at once so they are pushed again soon after a restart. Close
+// does it too; a replicated server calls it first, while the raft node can still commit.
+func (e *Engine) StopPushing() {
+	e.pushStopOnce.Do(func() { close(e.pushStop) })
+	<-e.pushDone
 }
 
 // fatal returns the storage error that stopped the engine, if any.

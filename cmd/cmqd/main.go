@@ -428,7 +428,7 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 		shutdownHTTP(log, srv, cfg.shutdownTimeout)
 		if o := <-openDone; o.err == nil {
 			stopTransport = false
-			stopNode(log, o.n)
+			stopNode(log, o.n, o.e)
 			closeEngine(log, o.e)
 		}
 		return exitOK
@@ -464,7 +464,7 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	close(watchDone)
 	<-watchStopped
 	admin.setNode(nil)
-	if !stopNode(log, node) {
+	if !stopNode(log, node, eng) {
 		status = exitFail
 	}
 	if !closeEngine(log, eng) {
@@ -553,8 +553,10 @@ func watchNode(log *slog.Logger, n *replication.Node, every time.Duration, done 
 	}
 }
 
-// stopNode stops the raft node (and its transport).
-func stopNode(log *slog.Logger, n *replication.Node) bool {
+// stopNode stops the raft node (and its transport). The engine's pushers stop first, while
+// the node can still commit their hand-backs of pushes in flight.
+func stopNode(log *slog.Logger, n *replication.Node, e *engine.Engine) bool {
+	e.StopPushing()
 	start := time.Now()
 	if err := n.Stop(); err != nil {
 		log.Error("stopping the raft node", "err", err)

@@ -401,16 +401,10 @@ func TestE2EPushAcrossRestart(t *testing.T) {
 	}
 }
 
-// TestE2EPushHandBackOnSIGTERM (known issue, run with OPENCMQ_KNOWN_ISSUES=1): pushes in
-// flight when cmqd gets SIGTERM should be handed back (engine.Close: "hand the message back
-// at once rather than leave it leased"), so that they are pushed again right after the
-// restart. cmqd stops the raft node before it closes the engine, so the engine's hand-back
-// proposal cannot commit, and the messages stay leased for the push lease (60 s): after the
-// restart they arrive only a minute later. Nothing is lost, delivery is late.
+// TestE2EPushHandBackOnSIGTERM: pushes in flight when cmqd gets SIGTERM are handed back
+// (the engine's pushers stop before the raft node, while hand-backs can still commit), so
+// they are pushed again right after the restart instead of a push lease (60 s) later.
 func TestE2EPushHandBackOnSIGTERM(t *testing.T) {
-	if os.Getenv("OPENCMQ_KNOWN_ISSUES") != "1" {
-		t.Skip("known issue (pushes in flight at SIGTERM stay leased 60 s); set OPENCMQ_KNOWN_ISSUES=1 to run")
-	}
 	t.Parallel()
 	// An endpoint that holds every request until released: pushes are surely in flight.
 	release := make(chan struct{})
@@ -511,7 +505,7 @@ func TestE2EBenchTopics(t *testing.T) {
 	if os.Getenv("OPENCMQ_BENCH") != "1" {
 		t.Skip("set OPENCMQ_BENCH=1 to run the topic benchmark")
 	}
-	p := startTopicCmqd(t, filepath.Join(t.TempDir(), "data"), writeAccounts(t, e2eAccounts), "--log-level", "warn")
+	p := startTopicCmqd(t, filepath.Join(t.TempDir(), "data"), writeAccounts(t, e2eAccounts))
 	ctx := context.Background()
 	a := newClient(t, p.endpoint, e2eAccounts[0], client.WithTimeout(30*time.Second))
 	body := strings.Repeat("x", 1024)
