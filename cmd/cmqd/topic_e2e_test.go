@@ -345,8 +345,9 @@ func TestE2EPushRetries(t *testing.T) {
 }
 
 // TestE2EPushAcrossRestart: messages whose pushes are being retried when cmqd stops are all
-// delivered after it starts again. A push in flight at the SIGTERM keeps its 60 s push lease
-// after the restart (see TestE2EPushHandBackOnSIGTERM), hence the wait of up to 90 s.
+// delivered after it starts again. They normally arrive at once (pushes in flight at the
+// SIGTERM are handed back: TestE2EPushHandBackOnSIGTERM); the wait allows for a message that
+// still holds its 60 s push lease all the same.
 func TestE2EPushAcrossRestart(t *testing.T) {
 	t.Parallel()
 	recv := newPushReceiver(t, 0)
