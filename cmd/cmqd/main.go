@@ -150,7 +150,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Var(&c.publicHosts, "public-host", "host[:port] clients sign requests with when it differs from the Host header (a DNS name, a proxy's address); repeatable or comma-separated")
 	fs.BoolVar(&c.trustForwardedHost, "trust-forwarded-host", false, "also accept the X-Forwarded-Host header's host for signatures (only behind a proxy that sets it)")
 	fs.BoolVar(&c.disableReplayCheck, "disable-replay-check", false, "accept byte-identical replays of state-changing requests within the timestamp window")
-	fs.Int64Var(&c.checkpointBytes, "checkpoint-bytes", engine.CheckpointBytesDefault, "journal bytes between engine checkpoints (bounds restart time)")
+	fs.Int64Var(&c.checkpointBytes, "checkpoint-bytes", engine.CheckpointBytesDefault, "log bytes applied between engine checkpoints (bounds restart time and the raft log)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 35*time.Second, "on SIGTERM/SIGINT, how long to wait for requests in flight (long polls last up to 30s)")
 	fs.BoolVar(&c.showVersion, "version", false, "print the version and exit")
 	fs.Uint64Var(&c.nodeID, "node-id", 1, "this node's raft id, > 0; never reused for another node")
