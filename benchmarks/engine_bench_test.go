@@ -103,7 +103,10 @@ func endToEnd(b *testing.B, e *engine.Engine, total, producers, consumers int, b
 	wg.Add(1)
 	go func() { // producers, through the same helper as the send benchmark
 		defer wg.Done()
-		sendAll(b, e, benchQueue, total, producers, maxBatch, bodies)
+		if _, err := trySendAll(e, benchQueue, total, producers, maxBatch, bodies); err != nil {
+			errc <- err
+			cancel() // the consumers would wait for messages that never come
+		}
 	}()
 	for range consumers {
 		wg.Add(1)
@@ -113,7 +116,7 @@ func endToEnd(b *testing.B, e *engine.Engine, total, producers, consumers int, b
 			for deleted.Load() < int64(total) {
 				msgs, err := e.ReceiveMessage(ctx, benchNS, benchQueue, maxBatch, 1)
 				if ctx.Err() != nil {
-					return // everything was deleted by the others
+					return // everything was deleted by the others (or a producer failed)
 				}
 				if errors.Is(err, engine.ErrNoMessage) {
 					continue
@@ -137,7 +140,10 @@ func endToEnd(b *testing.B, e *engine.Engine, total, producers, consumers int, b
 	wg.Wait()
 	close(errc)
 	for err := range errc {
-		b.Fatal(err)
+		b.Error(err)
+	}
+	if b.Failed() {
+		b.FailNow()
 	}
 	if n := deleted.Load(); n != int64(total) {
 		b.Fatalf("deleted %d messages, sent %d", n, total)

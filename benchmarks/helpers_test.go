@@ -73,6 +73,16 @@ func makeBodies(n, size int) [][]byte {
 // handed out through a shared counter, so the total is exact whatever the concurrency.
 func sendAll(tb testing.TB, e *engine.Engine, name string, total, senders, batch int, bodies [][]byte) []time.Duration {
 	tb.Helper()
+	lats, err := trySendAll(e, name, total, senders, batch, bodies)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return lats
+}
+
+// trySendAll is sendAll for goroutines other than the test's: it returns the first error
+// instead of failing the test.
+func trySendAll(e *engine.Engine, name string, total, senders, batch int, bodies [][]byte) ([]time.Duration, error) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	lats := make([][]time.Duration, senders)
@@ -107,10 +117,10 @@ func sendAll(tb testing.TB, e *engine.Engine, name string, total, senders, batch
 	}
 	wg.Wait()
 	close(errc)
-	for err := range errc {
-		tb.Fatal(err)
+	if err := <-errc; err != nil {
+		return nil, err
 	}
-	return slices.Concat(lats...)
+	return slices.Concat(lats...), nil
 }
 
 // drain receives and deletes messages 16 at a time from consumers goroutines until the

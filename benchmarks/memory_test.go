@@ -175,7 +175,10 @@ func measureEmptyQueues(tb testing.TB, dir string, queues int, drained bool) flo
 					return
 				}
 				name := "queue-" + strconv.Itoa(i)
-				createQueue(tb, e, name)
+				if _, err := e.CreateQueue(ctx, benchNS, name, engine.DefaultQueueAttributes()); err != nil {
+					tb.Errorf("CreateQueue %s: %v", name, err)
+					return
+				}
 				if drained {
 					useOnce(tb, e, name, body)
 				}
