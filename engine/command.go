@@ -98,6 +98,24 @@ const commandFormatVersion = 1
 // ErrBadCommand is returned by DecodeCommand for bytes that are not a valid command.
 var ErrBadCommand = errors.New("engine: malformed command")
 
+// encodedSizeHint is an upper estimate of c's encoded size, so that encoding allocates once.
+func (c *Command) encodedSizeHint() int {
+	n := 64 + len(c.Namespace) + len(c.Queue) + len(c.Topic) + len(c.Subscription.Name) + len(c.RoutingKey)
+	for _, b := range c.Bodies {
+		n += len(b) + binary.MaxVarintLen32
+	}
+	for _, h := range c.Handles {
+		n += len(h) + binary.MaxVarintLen32
+	}
+	for _, t := range c.Tags {
+		n += len(t) + binary.MaxVarintLen32
+	}
+	return n
+}
+
+// Encode returns the binary encoding of c.
+func (c *Command) Encode() []byte { return c.AppendEncode(make([]byte, 0, c.encodedSizeHint())) }
+
 // AppendEncode appends the binary encoding of c to dst and returns it.
 func (c *Command) AppendEncode(dst []byte) []byte {
 	dst = append(dst, commandFormatVersion, byte(c.Type))

@@ -72,6 +72,7 @@ type Engine struct {
 	sm *stateMachine
 
 	proposals chan *proposal
+	syncCh    chan applyBatch // written batches waiting for their fsync
 	applyCh   chan applyBatch
 	kick      chan struct{}
 	stop      chan struct{} // closed by Close
@@ -151,6 +152,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 		dir:       dir,
 		logger:    opts.Logger,
 		proposals: make(chan *proposal, 4*maxProposalBatch),
+		syncCh:    make(chan applyBatch, 16),
 		applyCh:   make(chan applyBatch, 4),
 		kick:      make(chan struct{}, 1),
 		stop:      make(chan struct{}),
@@ -182,8 +184,9 @@ func Open(dir string, opts Options) (*Engine, error) {
 		return nil, err
 	}
 	if opts.Replicator == nil {
-		e.wg.Add(2)
+		e.wg.Add(3)
 		go e.writeLoop()
+		go e.syncLoop()
 		go e.applyLoop()
 	} else {
 		close(e.applyCh) // unused: the replicator calls Apply
@@ -355,7 +358,7 @@ func (e *Engine) propose(ctx context.Context, c *Command, want bool) result {
 	if e.opts.Replicator != nil {
 		return e.proposeReplicated(ctx, c, want)
 	}
-	p := &proposal{cmd: c, data: c.AppendEncode(nil), want: want, done: make(chan result, 1)}
+	p := &proposal{cmd: c, data: c.Encode(), want: want, done: make(chan result, 1)}
 	select {
 	case e.proposals <- p:
 	case <-e.stop:
@@ -407,11 +410,12 @@ func (e *Engine) proposeReplicated(ctx context.Context, c *Command, want bool) r
 	}
 }
 
-// writeLoop appends batches of proposals to the journal, one fsync per batch, and hands
-// them to the applier. While the applier works on one batch, the next one is written.
+// writeLoop appends batches of proposals to the journal and hands them to syncLoop, which
+// waits for their fsync (one fsync covers every batch written before it) and passes them
+// to the applier. Writing, syncing and applying overlap.
 func (e *Engine) writeLoop() {
 	defer e.wg.Done()
-	defer close(e.applyCh)
+	defer close(e.syncCh)
 	datas := make([][]byte, 0, maxProposalBatch)
 	for {
 		var batch []*proposal
@@ -435,9 +439,6 @@ func (e *Engine) writeLoop() {
 			datas = append(datas, p.data)
 		}
 		first, err := e.journal.AppendBatch(recCommand, datas)
-		if err == nil {
-			err = e.journal.WaitDurable(first + uint64(len(batch)) - 1)
-		}
 		if err != nil {
 			e.fail(err)
 			for _, p := range batch {
@@ -445,7 +446,31 @@ func (e *Engine) writeLoop() {
 			}
 			return
 		}
-		e.applyCh <- applyBatch{first: first, props: batch}
+		e.syncCh <- applyBatch{first: first, props: batch}
+	}
+}
+
+// syncLoop waits until each written batch is durable and hands it to the applier, in
+// order. While it waits for one batch's fsync, writeLoop appends the next ones, and the
+// group commit covers them with the following fsync.
+func (e *Engine) syncLoop() {
+	defer e.wg.Done()
+	defer close(e.applyCh)
+	for b := range e.syncCh {
+		if err := e.journal.WaitDurable(b.first + uint64(len(b.props)) - 1); err != nil {
+			e.fail(err)
+			for _, p := range b.props {
+				p.done <- result{err: ErrInternal}
+			}
+			// Drain what was written after it: none of it is durable either.
+			for b := range e.syncCh {
+				for _, p := range b.props {
+					p.done <- result{err: ErrInternal}
+				}
+			}
+			return
+		}
+		e.applyCh <- b
 	}
 }
 

@@ -40,7 +40,8 @@ type Entry struct {
 const proposalVersion = 0xC1
 
 func encodeProposal(reqID uint64, c *Command) []byte {
-	b := binary.AppendUvarint([]byte{proposalVersion}, reqID)
+	b := make([]byte, 0, 1+binary.MaxVarintLen64+c.encodedSizeHint())
+	b = binary.AppendUvarint(append(b, proposalVersion), reqID)
 	return c.AppendEncode(b)
 }
 

@@ -231,6 +231,7 @@ func (l *Log) AppendBatch(typ byte, recs [][]byte) (first uint64, err error) {
 		return 0, err
 	}
 	first = l.next
+	l.reserveLocked(int(total))
 	for _, r := range recs {
 		l.appendLocked(typ, r)
 	}
@@ -240,6 +241,20 @@ func (l *Log) AppendBatch(typ byte, recs [][]byte) (first uint64, err error) {
 		}
 	}
 	return first, nil
+}
+
+// reserveLocked makes room for n more bytes in the write buffer with one allocation at
+// most, so a large batch does not grow it step by step.
+func (l *Log) reserveLocked(n int) {
+	if l.bufp == nil {
+		l.bufp = bufPool.Get().(*[]byte)
+		l.buf = (*l.bufp)[:0]
+	}
+	if cap(l.buf)-len(l.buf) < n {
+		grown := make([]byte, len(l.buf), len(l.buf)+n)
+		copy(grown, l.buf)
+		l.buf = grown
+	}
 }
 
 // prepareAppendLocked waits out a roll and rolls if need more bytes do not fit in the
