@@ -102,7 +102,7 @@ if has_broker opencmq; then
 	PORT=$(free_port)
 	start_cmqd compare "$PORT" "$WORK/data-cmqd"
 	if wait_http "http://127.0.0.1:$PORT/readyz" 60; then
-		VERSION[opencmq]="cmqd $("$BIN/cmqd" --version 2>&1 | head -1) ($BUILT_FROM)"
+		VERSION[opencmq]="$("$BIN/cmqd" --version 2>&1 | head -1) ($BUILT_FROM)"
 		run_workloads opencmq --adapter opencmq-http --endpoint "http://127.0.0.1:$PORT"
 	else
 		NOTE[opencmq]="not run: cmqd did not become ready ($(tail -1 "$LOGS/compare.cmqd.err" | tr '|' '/'))"
