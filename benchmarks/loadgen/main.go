@@ -1,7 +1,18 @@
 // Command loadgen is a load generator for opencmq and for the brokers it is compared with
 // (RabbitMQ, NATS JetStream), plus two ceilings (a bare fasthttp server, raw fsync).
 //
-// Every adapter runs the same workloads:
+// Adapters (--adapter):
+//
+//	opencmq-http      httpapi/client against a running cmqd (--endpoint, comma-separated for a cluster)
+//	opencmq-engine    the engine in-process, durable (--raft: behind a one-voter raft node, as cmqd)
+//	opencmq-inproc    cmqd's server path in-process (httpapi on fasthttp + engine, --raft), driven
+//	                  over loopback HTTP: with --cpuprofile it profiles client and server together
+//	rabbitmq          amqp091-go: durable queue, persistent messages, publisher confirms, manual acks
+//	nats              nats.go JetStream: file storage, work-queue retention, PubAck, pull consumer
+//	fasthttp-ceiling  a bare fasthttp server answering a fixed JSON, same client (produce only)
+//	fsync-ceiling     append --batch records and fsync, per producer file (produce only)
+//
+// Every adapter runs the same workloads (--workload):
 //
 //	produce  P producers; each send waits for the broker's durable acknowledgement
 //	e2e      P producers and C consumers together; end-to-end latency from a timestamp in the body
@@ -16,6 +27,8 @@
 //
 // Each run prints one result line (or one JSON line with --json); after all --repeat runs
 // a markdown table row with the medians. A progress line goes to stderr once a second.
+// benchmarks/scripts/bench-opencmq.sh and bench-compare.sh run the standard sets;
+// RESULTS-draft.md beside this file has the numbers measured so far.
 package main
 
 import (
