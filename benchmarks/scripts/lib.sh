@@ -104,6 +104,7 @@ build_bins() {
 	cp "$ROOT"/benchmarks/loadgen/*.go "$src/benchmarks/loadgen/"
 	cp "$ROOT/go.mod" "$ROOT/go.sum" "$src/"
 	(cd "$src" && go build -o "$out/cmqd" ./cmd/cmqd && go build -o "$out/loadgen" ./benchmarks/loadgen)
+	# shellcheck disable=SC2034 # read by the scripts that source this file
 	BUILT_FROM="snapshot of HEAD $(git -C "$ROOT" rev-parse --short HEAD) + work-tree loadgen (work tree did not build)"
 }
 
