@@ -28,7 +28,7 @@
 // Each run prints one result line (or one JSON line with --json); after all --repeat runs
 // a markdown table row with the medians. A progress line goes to stderr once a second.
 // benchmarks/scripts/bench-opencmq.sh and bench-compare.sh run the standard sets;
-// RESULTS-draft.md beside this file has the numbers measured so far.
+// benchmarks/RESULTS.md has the numbers measured so far.
 package main
 
 import (
