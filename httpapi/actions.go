@@ -382,19 +382,10 @@ func (s *Server) batchSendMessage(r *request) error {
 	if err != nil {
 		return err
 	}
-	var pos [maxBatch]int
-	idx, err := r.indexed("msgBody.", pos[:0])
+	var scratch [maxBatch][]byte
+	bodies, err := r.msgBodies(scratch[:0])
 	if err != nil {
 		return err
-	}
-	var scratch [maxBatch][]byte
-	bodies := scratch[:0]
-	for _, i := range idx {
-		p := &r.params[i]
-		if err := checkBody(b2s(p.name), p.value); err != nil {
-			return err
-		}
-		bodies = append(bodies, p.value)
 	}
 	delay, _, err := r.optInt("delaySeconds", 0)
 	if err != nil {
@@ -406,7 +397,30 @@ func (s *Server) batchSendMessage(r *request) error {
 	if err != nil {
 		return err
 	}
-	if len(ids) != len(bodies) {
+	return r.writeMsgList(ids, len(bodies))
+}
+
+// msgBodies collects the indexed msgBody.n parameters (batch send and batch publish) into
+// dst, checking each body. The bodies alias the request: copy them before keeping them.
+func (r *request) msgBodies(dst [][]byte) ([][]byte, error) {
+	var pos [maxBatch]int
+	idx, err := r.indexed("msgBody.", pos[:0])
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range idx {
+		p := &r.params[i]
+		if err := checkBody(b2s(p.name), p.value); err != nil {
+			return nil, err
+		}
+		dst = append(dst, p.value)
+	}
+	return dst, nil
+}
+
+// writeMsgList answers a batch send or publish of n messages with their ids.
+func (r *request) writeMsgList(ids []string, n int) error {
+	if len(ids) != n {
 		return engine.ErrInternal
 	}
 	r.ok()

@@ -197,19 +197,10 @@ func (s *Server) batchPublishMessage(r *request) error {
 	if err != nil {
 		return err
 	}
-	var pos [maxBatch]int
-	idx, err := r.indexed("msgBody.", pos[:0])
+	var scratch [maxBatch][]byte
+	bodies, err := r.msgBodies(scratch[:0])
 	if err != nil {
 		return err
-	}
-	var scratch [maxBatch][]byte
-	bodies := scratch[:0]
-	for _, i := range idx {
-		p := &r.params[i]
-		if err := checkBody(b2s(p.name), p.value); err != nil {
-			return err
-		}
-		bodies = append(bodies, p.value)
 	}
 	tags, err := r.stringList("msgTag.", engine.ErrTooManyMsgTags)
 	if err != nil {
@@ -221,19 +212,7 @@ func (s *Server) batchPublishMessage(r *request) error {
 	if err != nil {
 		return err
 	}
-	if len(ids) != len(bodies) {
-		return engine.ErrInternal
-	}
-	r.ok()
-	w := &r.w
-	w.open("msgList", '[')
-	for _, id := range ids {
-		w.open("", '{')
-		w.str("msgId", id)
-		w.close('}')
-	}
-	w.close(']')
-	return nil
+	return r.writeMsgList(ids, len(bodies))
 }
 
 // filters returns the filterTag.n and bindingKey.n lists (nil when not sent).
