@@ -144,27 +144,15 @@ func queueList(ctx context.Context, g *globals, args []string) error {
 	}
 	defer c.Close()
 	cctx := g.callCtx(ctx)
-	var all []client.QueueRef
-	total := 0
-	if *limit > 0 {
-		l, err := c.ListQueue(cctx, client.ListOptions{SearchWord: *search, Offset: *offset, Limit: *limit})
+	all, total, err := listPages(*search, *offset, *limit, 10000, func(o client.ListOptions) ([]client.QueueRef, int, error) {
+		l, err := c.ListQueue(cctx, o)
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
-		all, total = l.Queues, l.TotalCount
-	} else {
-		off := *offset
-		for page := 0; page < 10000; page++ { // bounded: 1,000,000 queues
-			l, err := c.ListQueue(cctx, client.ListOptions{SearchWord: *search, Offset: off, Limit: listPage})
-			if err != nil {
-				return err
-			}
-			all, total = append(all, l.Queues...), l.TotalCount
-			off += len(l.Queues)
-			if len(l.Queues) == 0 || off >= l.TotalCount {
-				break
-			}
-		}
+		return l.Queues, l.TotalCount, nil
+	})
+	if err != nil {
+		return err
 	}
 	if g.jsonOut {
 		return nil

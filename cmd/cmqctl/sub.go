@@ -108,27 +108,15 @@ func subList(ctx context.Context, g *globals, args []string) error {
 	}
 	defer c.Close()
 	cctx := g.callCtx(ctx)
-	var all []client.SubscriptionRef
-	total := 0
-	if *limit > 0 {
-		l, err := c.ListSubscriptionByTopic(cctx, pos[0], client.ListOptions{SearchWord: *search, Offset: *offset, Limit: *limit})
+	all, total, err := listPages(*search, *offset, *limit, 100, func(o client.ListOptions) ([]client.SubscriptionRef, int, error) {
+		l, err := c.ListSubscriptionByTopic(cctx, pos[0], o)
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
-		all, total = l.Subscriptions, l.TotalCount
-	} else {
-		off := *offset
-		for page := 0; page < 100; page++ { // bounded: 10,000 subscriptions
-			l, err := c.ListSubscriptionByTopic(cctx, pos[0], client.ListOptions{SearchWord: *search, Offset: off, Limit: 100})
-			if err != nil {
-				return err
-			}
-			all, total = append(all, l.Subscriptions...), l.TotalCount
-			off += len(l.Subscriptions)
-			if len(l.Subscriptions) == 0 || off >= l.TotalCount {
-				break
-			}
-		}
+		return l.Subscriptions, l.TotalCount, nil
+	})
+	if err != nil {
+		return err
 	}
 	if g.jsonOut {
 		return nil

@@ -117,27 +117,15 @@ func topicList(ctx context.Context, g *globals, args []string) error {
 	}
 	defer c.Close()
 	cctx := g.callCtx(ctx)
-	var all []client.TopicRef
-	total := 0
-	if *limit > 0 {
-		l, err := c.ListTopic(cctx, client.ListOptions{SearchWord: *search, Offset: *offset, Limit: *limit})
+	all, total, err := listPages(*search, *offset, *limit, 10000, func(o client.ListOptions) ([]client.TopicRef, int, error) {
+		l, err := c.ListTopic(cctx, o)
 		if err != nil {
-			return err
+			return nil, 0, err
 		}
-		all, total = l.Topics, l.TotalCount
-	} else {
-		off := *offset
-		for page := 0; page < 10000; page++ { // bounded: 1,000,000 topics
-			l, err := c.ListTopic(cctx, client.ListOptions{SearchWord: *search, Offset: off, Limit: listPage})
-			if err != nil {
-				return err
-			}
-			all, total = append(all, l.Topics...), l.TotalCount
-			off += len(l.Topics)
-			if len(l.Topics) == 0 || off >= l.TotalCount {
-				break
-			}
-		}
+		return l.Topics, l.TotalCount, nil
+	})
+	if err != nil {
+		return err
 	}
 	if g.jsonOut {
 		return nil
