@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 )
 
 func runPublish(ctx context.Context, g *globals, args []string) error {
@@ -18,14 +17,10 @@ func runPublish(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	topic, bodies := pos[0], pos[1:]
-	if len(bodies) == 0 {
-		if bodies, err = readBodies(g.env.stdin, *lines); err != nil {
-			return err
-		}
-		if len(bodies) == 0 {
-			return usagef("publish: no message: give BODY arguments or pipe the message into stdin")
-		}
+	topic := pos[0]
+	bodies, err := messageBodies(g, "publish", pos[1:], *lines)
+	if err != nil {
+		return err
 	}
 	c, err := g.client()
 	if err != nil {
@@ -33,33 +28,9 @@ func runPublish(ctx context.Context, g *globals, args []string) error {
 	}
 	defer c.Close()
 	cctx := g.callCtx(ctx)
-	if len(bodies) == 1 {
-		id, err := c.PublishMessage(cctx, topic, bodies[0], tags, *routingKey)
-		if err != nil {
-			return err
-		}
-		if !g.jsonOut {
-			fmt.Fprintf(g.env.stdout, "published msgId %s\n", id)
-		}
-		return nil
-	}
-	sent := 0
-	for len(bodies) > 0 {
-		n := min(len(bodies), maxBatch)
-		ids, err := c.BatchPublishMessage(cctx, topic, bodies[:n], tags, *routingKey)
-		if err != nil {
-			if sent > 0 {
-				return fmt.Errorf("%d message(s) published, then: %w", sent, err)
-			}
-			return err
-		}
-		if !g.jsonOut {
-			for _, id := range ids {
-				fmt.Fprintf(g.env.stdout, "published msgId %s\n", id)
-			}
-		}
-		sent += n
-		bodies = bodies[n:]
-	}
-	return nil
+	return sendInBatches(g, "published", bodies,
+		func(body string) (string, error) { return c.PublishMessage(cctx, topic, body, tags, *routingKey) },
+		func(batch []string) ([]string, error) {
+			return c.BatchPublishMessage(cctx, topic, batch, tags, *routingKey)
+		})
 }

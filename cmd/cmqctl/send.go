@@ -21,14 +21,10 @@ func runSend(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return err
 	}
-	queue, bodies := pos[0], pos[1:]
-	if len(bodies) == 0 {
-		if bodies, err = readBodies(g.env.stdin, *lines); err != nil {
-			return err
-		}
-		if len(bodies) == 0 {
-			return usagef("send: no message: give BODY arguments or pipe the message into stdin")
-		}
+	queue := pos[0]
+	bodies, err := messageBodies(g, "send", pos[1:], *lines)
+	if err != nil {
+		return err
 	}
 	c, err := g.client()
 	if err != nil {
@@ -36,29 +32,53 @@ func runSend(ctx context.Context, g *globals, args []string) error {
 	}
 	defer c.Close()
 	cctx := g.callCtx(ctx)
+	return sendInBatches(g, "sent", bodies,
+		func(body string) (string, error) { return c.SendMessage(cctx, queue, body, *delay) },
+		func(batch []string) ([]string, error) { return c.BatchSendMessage(cctx, queue, batch, *delay) })
+}
+
+// messageBodies returns the BODY arguments of send or publish, or, without any, the
+// message(s) read from stdin.
+func messageBodies(g *globals, cmd string, args []string, lines bool) ([]string, error) {
+	if len(args) > 0 {
+		return args, nil
+	}
+	bodies, err := readBodies(g.env.stdin, lines)
+	if err != nil {
+		return nil, err
+	}
+	if len(bodies) == 0 {
+		return nil, usagef("%s: no message: give BODY arguments or pipe the message into stdin", cmd)
+	}
+	return bodies, nil
+}
+
+// sendInBatches sends (or publishes) bodies: one message with one, in batches of maxBatch
+// otherwise, printing "<verb> msgId ID" for each message.
+func sendInBatches(g *globals, verb string, bodies []string, one func(string) (string, error), batch func([]string) ([]string, error)) error {
 	if len(bodies) == 1 {
-		id, err := c.SendMessage(cctx, queue, bodies[0], *delay)
+		id, err := one(bodies[0])
 		if err != nil {
 			return err
 		}
 		if !g.jsonOut {
-			fmt.Fprintf(g.env.stdout, "sent msgId %s\n", id)
+			fmt.Fprintf(g.env.stdout, "%s msgId %s\n", verb, id)
 		}
 		return nil
 	}
 	sent := 0
 	for len(bodies) > 0 {
 		n := min(len(bodies), maxBatch)
-		ids, err := c.BatchSendMessage(cctx, queue, bodies[:n], *delay)
+		ids, err := batch(bodies[:n])
 		if err != nil {
 			if sent > 0 {
-				return fmt.Errorf("%d message(s) sent, then: %w", sent, err)
+				return fmt.Errorf("%d message(s) %s, then: %w", sent, verb, err)
 			}
 			return err
 		}
 		if !g.jsonOut {
 			for _, id := range ids {
-				fmt.Fprintf(g.env.stdout, "sent msgId %s\n", id)
+				fmt.Fprintf(g.env.stdout, "%s msgId %s\n", verb, id)
 			}
 		}
 		sent += n
