@@ -80,6 +80,7 @@ type config struct {
 	checkpointBytes    int64
 	shutdownTimeout    time.Duration
 	showVersion        bool
+	debugListen        string
 
 	// raft
 	nodeID     uint64
@@ -153,6 +154,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.Int64Var(&c.checkpointBytes, "checkpoint-bytes", engine.CheckpointBytesDefault, "log bytes applied between engine checkpoints (bounds restart time and the raft log)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 35*time.Second, "on SIGTERM/SIGINT, how long to wait for requests in flight (long polls last up to 30s)")
 	fs.BoolVar(&c.showVersion, "version", false, "print the version and exit")
+	fs.StringVar(&c.debugListen, "debug-listen", "", "serve Go's profiling endpoints (/debug/pprof/) on this host:port, apart from the API; bind it to loopback (default: off)")
 	fs.Uint64Var(&c.nodeID, "node-id", 1, "this node's raft id, > 0; never reused for another node")
 	fs.StringVar(&c.raftListen, "raft-listen", "127.0.0.1:7946", "address the raft transport listens on, host:port (port 0: any free port; only sensible for a lone node)")
 	fs.StringVar(&c.peersFlag, "peers", "", "initial voters of a new cluster, this node included: id=host:port,... (default: this node alone at --raft-listen); with --join: the members to reach")
@@ -253,6 +255,13 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 		log.Error(msg, "err", err)
 		fmt.Fprintf(stderr, "cmqd: %s: %v\n", msg, err)
 		return exitFail
+	}
+	if cfg.debugListen != "" {
+		stopDebug, err := startDebugServer(cfg.debugListen, log)
+		if err != nil {
+			return fail("cannot listen on --debug-listen", err)
+		}
+		defer stopDebug()
 	}
 
 	// 1. The data directory, locked against a second cmqd.
