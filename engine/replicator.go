@@ -39,6 +39,65 @@ type Entry struct {
 // result; other replicas ignore it.
 const proposalVersion = 0xC1
 
+// proposalBatchVersion starts an envelope that carries several proposals in one log entry
+// (part of the replicated log format):
+//
+//	version (1) | count (uvarint) | count × (length (uvarint) | proposal)
+//
+// A replicator that has many proposals at hand joins them (JoinProposals) so that the
+// per-entry costs of replication — framing, checksums, fsync bookkeeping, messages — are paid
+// once for all of them. Apply applies the proposals of one entry in their order, atomically
+// with respect to checkpoints (they share the entry's index).
+const proposalBatchVersion = 0xC2
+
+// maxProposalsPerBatch bounds the count an envelope may claim, so a corrupt count cannot
+// make Apply allocate without bound (real batches are far smaller: a replicator gathers
+// what arrived during one fsync).
+const maxProposalsPerBatch = 1 << 16
+
+// JoinProposals returns one log entry carrying props (each as handed to
+// Replicator.Propose), in order. Apply splits it again. A replicator may propose the result
+// in place of the individual proposals and report its outcome to each of their callers.
+func JoinProposals(props [][]byte) []byte {
+	size := 1 + binary.MaxVarintLen64
+	for _, p := range props {
+		size += binary.MaxVarintLen64 + len(p)
+	}
+	b := make([]byte, 0, size)
+	b = binary.AppendUvarint(append(b, proposalBatchVersion), uint64(len(props)))
+	for _, p := range props {
+		b = binary.AppendUvarint(b, uint64(len(p)))
+		b = append(b, p...)
+	}
+	return b
+}
+
+// splitProposals returns the proposals in a log entry's data: the entry itself, or the
+// proposals of a JoinProposals envelope (sub-slices of data).
+func splitProposals(data []byte) ([][]byte, error) {
+	if len(data) == 0 || data[0] != proposalBatchVersion {
+		return [][]byte{data}, nil
+	}
+	count, n := binary.Uvarint(data[1:])
+	if n <= 0 || count == 0 || count > maxProposalsPerBatch {
+		return nil, fmt.Errorf("%w: bad proposal batch count", ErrBadCommand)
+	}
+	rest := data[1+n:]
+	props := make([][]byte, 0, min(count, uint64(len(rest))))
+	for range count {
+		l, n := binary.Uvarint(rest)
+		if n <= 0 || l > uint64(len(rest)-n) {
+			return nil, fmt.Errorf("%w: bad proposal batch length", ErrBadCommand)
+		}
+		props = append(props, rest[n:n+int(l)])
+		rest = rest[n+int(l):]
+	}
+	if len(rest) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes after a proposal batch", ErrBadCommand, len(rest))
+	}
+	return props, nil
+}
+
 func encodeProposal(reqID uint64, c *Command) []byte {
 	b := make([]byte, 0, 1+binary.MaxVarintLen64+c.encodedSizeHint())
 	b = binary.AppendUvarint(append(b, proposalVersion), reqID)
@@ -68,24 +127,41 @@ func (e *Engine) Apply(entries []Entry) {
 		if en.Index <= applied {
 			continue
 		}
-		it := applyItem{index: en.Index, size: len(en.Data)}
-		if en.Data != nil {
-			reqID, c, err := decodeProposal(en.Data)
-			if err != nil {
-				e.logger.Error("engine: skipping undecodable committed entry", "index", en.Index, "err", err)
-			} else {
-				it.cmd = c
-				e.pendingMu.Lock()
-				if p := e.pending[reqID]; p != nil {
-					delete(e.pending, reqID)
-					it.want, it.done = p.want, p.done
-				}
-				e.pendingMu.Unlock()
-			}
+		if en.Data == nil {
+			items = append(items, applyItem{index: en.Index})
+			continue
 		}
-		items = append(items, it)
+		props, err := splitProposals(en.Data)
+		if err != nil {
+			e.logger.Error("engine: skipping undecodable committed entry", "index", en.Index, "err", err)
+			items = append(items, applyItem{index: en.Index, size: len(en.Data)})
+			continue
+		}
+		for _, p := range props {
+			items = append(items, e.applyItemFor(en.Index, p))
+		}
 	}
 	e.applyItems(items)
+}
+
+// applyItemFor decodes one proposal of the entry at index and finds the caller on this
+// replica waiting for it, if any. An undecodable proposal is the same on every replica, so
+// every replica skips it (only the applied index moves).
+func (e *Engine) applyItemFor(index uint64, prop []byte) applyItem {
+	it := applyItem{index: index, size: len(prop)}
+	reqID, c, err := decodeProposal(prop)
+	if err != nil {
+		e.logger.Error("engine: skipping undecodable committed proposal", "index", index, "err", err)
+		return it
+	}
+	it.cmd = c
+	e.pendingMu.Lock()
+	if p := e.pending[reqID]; p != nil {
+		delete(e.pending, reqID)
+		it.want, it.done = p.want, p.done
+	}
+	e.pendingMu.Unlock()
+	return it
 }
 
 // AppliedIndex is the index of the last applied entry.

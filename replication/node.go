@@ -85,6 +85,7 @@ type Node struct {
 	members *membership
 
 	propc   chan proposal
+	queued  []proposal // taken from propc, not yet proposed; only the loop uses it
 	recvc   chan *raftpb.Message
 	readc   chan *readRequest
 	confc   chan confRequest
@@ -286,7 +287,7 @@ func (n *Node) run() {
 		case <-ticker.C:
 			n.rn.Tick()
 		case p := <-n.propc:
-			n.propose(p)
+			n.queued = append(n.queued, p)
 			n.drainInbound(&reads)
 		case m := <-n.recvc:
 			n.rn.Step(m)
@@ -333,15 +334,17 @@ func (n *Node) run() {
 const maxDrain = 4096
 
 // drainInbound steps everything already queued on the proposal, message and read channels
-// into the RawNode, without blocking, before the loop takes the next Ready. Then one Ready,
+// into the RawNode (proposals joined, see proposeQueued), without blocking, before the loop
+// takes the next Ready. Then one Ready,
 // and so one fsync, covers every proposal and every MsgApp that arrived meanwhile: stepping
 // one input per Ready made a follower fsync once per leader MsgApp (one entry each under
 // single-message load), which bounded a cluster to a few thousand entries per second.
 func (n *Node) drainInbound(reads *[]*readRequest) {
+	defer n.proposeQueued()
 	for range maxDrain {
 		select {
 		case p := <-n.propc:
-			n.propose(p)
+			n.queued = append(n.queued, p)
 		case m := <-n.recvc:
 			n.rn.Step(m)
 		case r := <-n.readc:
@@ -357,9 +360,39 @@ func (n *Node) readIndex(r *readRequest, reads *[]*readRequest) {
 	n.rn.ReadIndex(r.rctx)
 }
 
-func (n *Node) propose(p proposal) {
-	err := n.rn.Propose(p.data)
-	p.errc <- err
+// maxJoinedBytes bounds the entry JoinProposals makes of queued proposals (raft sends an
+// entry whole, whatever MaxSizePerMsg says).
+const maxJoinedBytes = 512 << 10
+
+// proposeQueued proposes the queued proposals, joined into as few entries as
+// maxJoinedBytes allows (engine.JoinProposals): replication's per-entry costs are then
+// paid once per group of concurrent requests instead of once per request. Each caller
+// learns its entry's outcome.
+func (n *Node) proposeQueued() {
+	q := n.queued
+	for len(q) > 0 {
+		k, size := 1, len(q[0].data)
+		for k < len(q) && size+len(q[k].data) <= maxJoinedBytes {
+			size += len(q[k].data)
+			k++
+		}
+		var err error
+		if k == 1 {
+			err = n.rn.Propose(q[0].data)
+		} else {
+			datas := make([][]byte, k)
+			for i := range k {
+				datas[i] = q[i].data
+			}
+			err = n.rn.Propose(engine.JoinProposals(datas))
+		}
+		for i := range k {
+			q[i].errc <- err
+			q[i] = proposal{}
+		}
+		q = q[k:]
+	}
+	n.queued = n.queued[:0]
 }
 
 // handleReady processes one Ready: persist (entries and hard state, fsync when MustSync),
