@@ -107,6 +107,9 @@ type Node struct {
 	durableTerm, durableVote uint64
 
 	readSeq atomic.Uint64
+
+	// beforeSync, when set (tests only), runs in the loop before every raft log fsync.
+	beforeSync atomic.Pointer[func()]
 	started atomic.Bool // Start ran the loop: Stop waits for it
 }
 
@@ -434,6 +437,9 @@ func (n *Node) handleReady(rd raft.Ready, reads *[]*readRequest) error {
 		}
 	}
 	if rd.MustSync {
+		if hook := n.beforeSync.Load(); hook != nil {
+			(*hook)()
+		}
 		if err := n.storage.Sync(); err != nil {
 			return err
 		}
