@@ -71,7 +71,7 @@ func openFasthttpCeiling(ctx context.Context, cfg *config) (Driver, error) {
 }
 
 func (d *fasthttpDriver) Describe() string {
-	return fmt.Sprintf("bare fasthttp server in-process on %s, fixed JSON answer; httpapi/client %s, %s clients", d.ln.Addr(), d.cfg.sigMethod, d.cfg.httpClients)
+	return fmt.Sprintf("bare fasthttp server in-process on %s, fixed JSON answer; httpapi/client on %s, %s, %s clients", d.ln.Addr(), d.cfg.httpTransport, d.cfg.sigMethod, d.cfg.httpClients)
 }
 
 func (d *fasthttpDriver) Prepare(ctx context.Context, run int) error {

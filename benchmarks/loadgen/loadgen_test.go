@@ -113,6 +113,7 @@ func TestFlagValidation(t *testing.T) {
 		"recv batch 17":         append(ok, "--recv-batch", "17"),
 		"negative rate":         append(ok, "--rate", "-5"),
 		"bad http clients":      append(ok, "--http-clients", "pooled"),
+		"bad http transport":    append(ok, "--http-transport", "grpc"),
 		"bad nats ack":          append(ok, "--nats-ack", "never"),
 		"ceiling e2e":           {"--adapter", "fasthttp-ceiling", "--workload", "e2e", "--consumers", "1"},
 		"fsync batch too big":   {"--adapter", "fsync-ceiling", "--batch", "2048"},

@@ -72,8 +72,10 @@ type config struct {
 	secretID    string
 	secretKey   string
 	httpClients string
-	sigMethod   string
-	queue       string
+	// httpTransport is what the opencmq client sends with: fasthttp or net/http.
+	httpTransport string
+	sigMethod     string
+	queue         string
 
 	// opencmq-engine, opencmq-inproc
 	engineDir string
@@ -132,6 +134,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&endpoints, "endpoint", "http://127.0.0.1:8080", "opencmq-http: cmqd endpoint(s), comma-separated; worker i uses endpoint i mod n")
 	fs.StringVar(&c.secretID, "secret-id", os.Getenv("CMQ_SECRET_ID"), "opencmq-http: SecretId (default $CMQ_SECRET_ID)")
 	fs.StringVar(&c.secretKey, "secret-key", os.Getenv("CMQ_SECRET_KEY"), "opencmq-http: SecretKey (default $CMQ_SECRET_KEY)")
+	fs.StringVar(&c.httpTransport, "http-transport", "fasthttp", "opencmq-http, fasthttp-ceiling: what the opencmq Go client sends with: fasthttp (client.WithFastHTTP) or net/http")
 	fs.StringVar(&c.httpClients, "http-clients", "shared", "opencmq-http, fasthttp-ceiling: shared (one client and connection pool per endpoint for all workers) or per-worker")
 	fs.StringVar(&c.sigMethod, "signature-method", "HmacSHA1", "opencmq-http: HmacSHA1 or HmacSHA256")
 	fs.StringVar(&c.queue, "queue", "loadgen", "queue/stream name prefix (each run uses a fresh one)")
@@ -225,6 +228,9 @@ func (c *config) validate() error {
 	}
 	if c.repeat < 1 || c.repeat > 100 {
 		return fmt.Errorf("--repeat %d: want 1..100", c.repeat)
+	}
+	if c.httpTransport != "fasthttp" && c.httpTransport != "net/http" {
+		return fmt.Errorf("--http-transport %q: want fasthttp or net/http", c.httpTransport)
 	}
 	if c.httpClients != "shared" && c.httpClients != "per-worker" {
 		return fmt.Errorf("--http-clients %q: want shared or per-worker", c.httpClients)

@@ -38,20 +38,20 @@ type httpDriver struct {
 	perWorker []*client.Client
 }
 
-// newCMQClient returns a client for endpoint with its own keep-alive transport whose idle
-// pool holds at least conns connections (so that every worker keeps its connection).
+// newCMQClient returns a client for endpoint: on fasthttp (--http-transport fasthttp), or on
+// its own keep-alive net/http transport whose idle pool holds at least conns connections (so
+// that every worker keeps its connection).
 func newCMQClient(cfg *config, endpoint string, conns int) (*client.Client, error) {
-	tr := client.NewTransport()
-	if tr.MaxIdleConnsPerHost < conns {
-		tr.MaxIdleConnsPerHost = conns
+	opts := []client.Option{client.WithSignatureMethodName(cfg.sigMethod), client.WithTimeout(30 * time.Second)}
+	if cfg.httpTransport == "fasthttp" {
+		opts = append(opts, client.WithFastHTTP())
+	} else {
+		tr := client.NewTransport()
+		tr.MaxIdleConnsPerHost = max(tr.MaxIdleConnsPerHost, conns)
+		tr.MaxIdleConns = max(tr.MaxIdleConns, conns)
+		opts = append(opts, client.WithHTTPClient(&http.Client{Transport: tr}))
 	}
-	if tr.MaxIdleConns < conns {
-		tr.MaxIdleConns = conns
-	}
-	return client.New(endpoint, cfg.secretID, cfg.secretKey,
-		client.WithHTTPClient(&http.Client{Transport: tr}),
-		client.WithSignatureMethodName(cfg.sigMethod),
-		client.WithTimeout(30*time.Second))
+	return client.New(endpoint, cfg.secretID, cfg.secretKey, opts...)
 }
 
 func openOpencmqHTTP(ctx context.Context, cfg *config) (Driver, error) {
@@ -78,7 +78,7 @@ func openOpencmqHTTP(ctx context.Context, cfg *config) (Driver, error) {
 }
 
 func (d *httpDriver) Describe() string {
-	return fmt.Sprintf("httpapi/client %s, %d endpoint(s), %s clients; SendMessage/BatchSendMessage, BatchReceiveMessage(wait 1s), BatchDeleteMessage", d.cfg.sigMethod, len(d.cfg.endpoints), d.cfg.httpClients)
+	return fmt.Sprintf("httpapi/client on %s, %s, %d endpoint(s), %s clients; SendMessage/BatchSendMessage, BatchReceiveMessage(wait 1s), BatchDeleteMessage", d.cfg.httpTransport, d.cfg.sigMethod, len(d.cfg.endpoints), d.cfg.httpClients)
 }
 
 func (d *httpDriver) Prepare(ctx context.Context, run int) error {

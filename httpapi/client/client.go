@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/opencmq/opencmq/httpapi/signature"
+	"github.com/valyala/fasthttp"
 )
 
 // Version is the client version, sent as RequestClient "opencmq-go/<Version>".
@@ -69,6 +70,8 @@ type Client struct {
 	sigMethod signature.Method
 	timeout   time.Duration
 	hc        *http.Client
+	fast      *fasthttp.Client // with WithFastHTTP: used instead of hc
+	useFast   bool
 	now       func() time.Time
 	reqClient string
 
@@ -225,7 +228,10 @@ func newUnchecked(endpoint, secretID, secretKey string, opts ...Option) (*Client
 			return nil, err
 		}
 	}
-	if c.hc == nil {
+	if c.useFast {
+		c.fast = c.newFastClient()
+	}
+	if c.hc == nil { // also with WithFastHTTP: the admin calls (cluster.go) use net/http
 		tr := NewTransport()
 		if c.tlsConfig != nil {
 			tr.TLSClientConfig = c.tlsConfig
@@ -239,7 +245,12 @@ func newUnchecked(endpoint, secretID, secretKey string, opts ...Option) (*Client
 func (c *Client) Endpoint() string { return c.scheme + "://" + c.host + c.path }
 
 // Close releases idle connections of the client's HTTP transport.
-func (c *Client) Close() { c.hc.CloseIdleConnections() }
+func (c *Client) Close() {
+	if c.fast != nil {
+		c.fast.CloseIdleConnections()
+	}
+	c.hc.CloseIdleConnections()
+}
 
 // Error is an API error: a response whose code is not 0.
 type Error struct {
@@ -442,39 +453,26 @@ func (c *Client) do(ctx context.Context, action string, params []Param, wait int
 	ctx, cancel := context.WithTimeout(ctx, c.requestTimeout(wait))
 	defer cancel()
 	form := encodeParams(c.buildParams(action, params))
-	base := c.scheme + "://" + c.host + c.path
-	var req *http.Request
+	var status int
+	var body []byte
 	var err error
-	if c.method == http.MethodGet {
-		req, err = http.NewRequestWithContext(ctx, http.MethodGet, base+"?"+form, nil)
+	if c.fast != nil {
+		status, body, err = c.roundTripFast(ctx, form)
 	} else {
-		req, err = http.NewRequestWithContext(ctx, http.MethodPost, base, strings.NewReader(form))
-		if err == nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		}
+		status, body, err = c.roundTrip(ctx, form)
 	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("cmq %s: %w", action, err)
-	}
-	req.Header.Set("Accept-Encoding", "identity")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return nil, nil, fmt.Errorf("cmq %s: %w", action, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
-	if err != nil {
-		return nil, nil, fmt.Errorf("cmq %s: reading response: %w", action, err)
 	}
 	if len(body) > maxResponseBytes {
 		return nil, nil, fmt.Errorf("cmq %s: response larger than %d bytes", action, maxResponseBytes)
 	}
-	if resp.StatusCode != http.StatusOK {
+	if status != http.StatusOK {
 		snippet := string(body)
 		if len(snippet) > 512 {
 			snippet = snippet[:512] + "…"
 		}
-		return nil, nil, fmt.Errorf("cmq %s: %w", action, &HTTPError{StatusCode: resp.StatusCode, Body: strings.TrimSpace(snippet)})
+		return nil, nil, fmt.Errorf("cmq %s: %w", action, &HTTPError{StatusCode: status, Body: strings.TrimSpace(snippet)})
 	}
 	if hook, _ := ctx.Value(responseHookKey{}).(func(string, []byte)); hook != nil {
 		hook(action, body)
@@ -491,6 +489,36 @@ func (c *Client) do(ctx context.Context, action string, params []Param, wait int
 		return body, &env, &Error{Action: action, Code: code, Module: parseModule(env.Message), Message: env.Message, RequestID: env.RequestID}
 	}
 	return body, &env, nil
+}
+
+// roundTrip sends the form-encoded request with net/http and returns the status and body
+// (at most maxResponseBytes+1 bytes of it).
+func (c *Client) roundTrip(ctx context.Context, form string) (int, []byte, error) {
+	base := c.scheme + "://" + c.host + c.path
+	var req *http.Request
+	var err error
+	if c.method == http.MethodGet {
+		req, err = http.NewRequestWithContext(ctx, http.MethodGet, base+"?"+form, nil)
+	} else {
+		req, err = http.NewRequestWithContext(ctx, http.MethodPost, base, strings.NewReader(form))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Accept-Encoding", "identity")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		return 0, nil, fmt.Errorf("reading response: %w", err)
+	}
+	return resp.StatusCode, body, nil
 }
 
 // call sends an action and decodes a successful response into out (if not nil).
