@@ -115,6 +115,11 @@ func TestFlagValidation(t *testing.T) {
 		"bad http clients":      append(ok, "--http-clients", "pooled"),
 		"bad http transport":    append(ok, "--http-transport", "grpc"),
 		"bad nats ack":          append(ok, "--nats-ack", "never"),
+		"nats replicas 0":       {"--adapter", "nats", "--nats-replicas", "0"},
+		"nats replicas 7":       {"--adapter", "nats", "--nats-replicas", "7"},
+		"nats replicas junk":    {"--adapter", "nats", "--nats-replicas", "three"},
+		"nats no url":           {"--adapter", "nats", "--nats-url", " , "},
+		"rabbitmq no url":       {"--adapter", "rabbitmq", "--amqp-url", ""},
 		"ceiling e2e":           {"--adapter", "fasthttp-ceiling", "--workload", "e2e", "--consumers", "1"},
 		"fsync batch too big":   {"--adapter", "fsync-ceiling", "--batch", "2048"},
 		"http no credentials":   {"--adapter", "opencmq-http", "--secret-id", "", "--secret-key", ""},
@@ -131,6 +136,9 @@ func TestFlagValidation(t *testing.T) {
 		append(ok, "--workload", "drain", "--consumers", "8", "--n", "300000"),
 		{"--adapter", "fsync-ceiling", "--batch", "64"},
 		{"--adapter", "opencmq-http", "--secret-id", "a", "--secret-key", "b", "--endpoint", "http://127.0.0.1:1,http://127.0.0.1:2"},
+		{"--adapter", "nats", "--nats-replicas", "3", "--nats-url", "nats://127.0.0.1:1,nats://127.0.0.1:2,nats://127.0.0.1:3"},
+		{"--adapter", "nats", "--nats-replicas", "5"},
+		{"--adapter", "rabbitmq", "--rabbit-quorum", "--amqp-url", "amqp://g:g@127.0.0.1:1/,amqp://g:g@127.0.0.1:2/"},
 	}
 	for _, args := range good {
 		if _, err := parseFlags(args, io.Discard); err != nil {
@@ -140,6 +148,29 @@ func TestFlagValidation(t *testing.T) {
 	c, _ := parseFlags([]string{"--adapter", "opencmq-http", "--secret-id", "a", "--secret-key", "b", "--endpoint", "http://x:1, http://y:2"}, io.Discard)
 	if len(c.endpoints) != 2 || c.endpoints[1] != "http://y:2" {
 		t.Errorf("endpoints = %q", c.endpoints)
+	}
+	c, _ = parseFlags([]string{"--adapter", "nats", "--nats-url", "nats://a:1,nats://b:2, nats://c:3", "--nats-replicas", "3"}, io.Discard)
+	if c.natsReplicas != 3 || len(c.natsURLs) != 3 || c.natsURLs[2] != "nats://c:3" {
+		t.Errorf("nats: replicas %d, urls %q", c.natsReplicas, c.natsURLs)
+	}
+	if c, _ = parseFlags([]string{"--adapter", "nats"}, io.Discard); c.natsReplicas != 1 {
+		t.Errorf("nats replicas default = %d, want 1", c.natsReplicas)
+	}
+	c, _ = parseFlags([]string{"--adapter", "rabbitmq", "--amqp-url", "amqp://a/,amqp://b/"}, io.Discard)
+	if len(c.amqpURLs) != 2 || c.amqpURLs[1] != "amqp://b/" {
+		t.Errorf("amqp urls = %q", c.amqpURLs)
+	}
+}
+
+func TestNATSServersRotate(t *testing.T) {
+	urls := []string{"nats://a", "nats://b", "nats://c"}
+	for i, want := range []string{"nats://a,nats://b,nats://c", "nats://b,nats://c,nats://a", "nats://c,nats://a,nats://b", "nats://a,nats://b,nats://c"} {
+		if got := natsServers(urls, i); got != want {
+			t.Errorf("natsServers(%d) = %q, want %q", i, got, want)
+		}
+	}
+	if got := natsServers(urls[:1], 5); got != "nats://a" {
+		t.Errorf("one server: %q", got)
 	}
 }
 
@@ -249,10 +280,10 @@ func TestUnreachableBrokersFail(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	// Port 1 on loopback: nothing listens, the connection is refused at once.
-	if _, err := openRabbitMQ(ctx, &config{amqpURL: "amqp://guest:guest@127.0.0.1:1/"}); err == nil {
+	if _, err := openRabbitMQ(ctx, &config{amqpURLs: []string{"amqp://guest:guest@127.0.0.1:1/"}}); err == nil {
 		t.Error("rabbitmq: no error")
 	}
-	if _, err := openNATS(ctx, &config{natsURL: "nats://127.0.0.1:1"}); err == nil {
+	if _, err := openNATS(ctx, &config{natsURLs: []string{"nats://127.0.0.1:1"}}); err == nil {
 		t.Error("nats: no error")
 	}
 }

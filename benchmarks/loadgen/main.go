@@ -24,6 +24,11 @@
 //	loadgen --adapter opencmq-http --endpoint http://127.0.0.1:8080 --secret-id AKID… --secret-key … \
 //	        --workload e2e --producers 32 --consumers 8 --batch 16
 //	loadgen --adapter rabbitmq --amqp-url amqp://guest:guest@127.0.0.1:5672/ --workload drain --n 300000 --consumers 8
+//	loadgen --adapter nats --nats-url nats://127.0.0.1:4222,nats://127.0.0.1:4223,nats://127.0.0.1:4224 \
+//	        --nats-replicas 3 --workload produce --producers 32
+//
+// --endpoint, --amqp-url and --nats-url take a comma-separated list (the nodes of a cluster);
+// worker i uses the i mod n-th.
 //
 // Each run prints one result line (or one JSON line with --json); after all --repeat runs
 // a markdown table row with the medians. A progress line goes to stderr once a second.
@@ -82,13 +87,14 @@ type config struct {
 	raft      bool
 
 	// rabbitmq
-	amqpURL      string
+	amqpURLs     []string // worker i uses amqpURLs[i mod n]; the queue is declared through the first
 	rabbitQuorum bool
 	prefetch     int
 
 	// nats
-	natsURL string
-	natsAck string
+	natsURLs     []string // worker i connects to natsURLs[i mod n] first (the others are its fallbacks)
+	natsAck      string
+	natsReplicas int
 
 	// fsync-ceiling
 	fsyncDir string
@@ -140,11 +146,13 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.queue, "queue", "loadgen", "queue/stream name prefix (each run uses a fresh one)")
 	fs.StringVar(&c.engineDir, "engine-dir", "", "opencmq-engine: data directory (default: a fresh temp dir, removed afterwards)")
 	fs.BoolVar(&c.raft, "raft", false, "opencmq-engine, opencmq-inproc: put the engine behind a one-voter raft node, as cmqd does (default: the standalone journal)")
-	fs.StringVar(&c.amqpURL, "amqp-url", "amqp://guest:guest@127.0.0.1:5672/", "rabbitmq: AMQP URL")
+	var amqpURLs, natsURLs string
+	fs.StringVar(&amqpURLs, "amqp-url", "amqp://guest:guest@127.0.0.1:5672/", "rabbitmq: AMQP URL(s), comma-separated for a cluster; worker i uses URL i mod n")
 	fs.BoolVar(&c.rabbitQuorum, "rabbit-quorum", false, "rabbitmq: quorum queue (x-queue-type=quorum) instead of a classic durable queue")
 	fs.IntVar(&c.prefetch, "prefetch", 64, "rabbitmq: consumer prefetch (basic.qos)")
-	fs.StringVar(&c.natsURL, "nats-url", "nats://127.0.0.1:4222", "nats: server URL")
+	fs.StringVar(&natsURLs, "nats-url", "nats://127.0.0.1:4222", "nats: server URL(s), comma-separated for a cluster; worker i connects to URL i mod n first")
 	fs.StringVar(&c.natsAck, "nats-ack", "ack", "nats: ack (Ack per message, no server reply awaited) or sync (AckSync per message)")
+	fs.IntVar(&c.natsReplicas, "nats-replicas", 1, "nats: the stream's replicas (1..5; more than 1 needs a JetStream cluster of at least that many servers)")
 	fs.StringVar(&c.fsyncDir, "fsync-dir", "", "fsync-ceiling: directory for the files (default: a fresh temp dir)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), usageHeader, strings.Join(adapterNames(), ", "))
@@ -156,11 +164,9 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	for _, e := range strings.Split(endpoints, ",") {
-		if e = strings.TrimSpace(e); e != "" {
-			c.endpoints = append(c.endpoints, e)
-		}
-	}
+	c.endpoints = splitList(endpoints)
+	c.amqpURLs = splitList(amqpURLs)
+	c.natsURLs = splitList(natsURLs)
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
@@ -238,6 +244,15 @@ func (c *config) validate() error {
 	if c.natsAck != "ack" && c.natsAck != "sync" {
 		return fmt.Errorf("--nats-ack %q: want ack or sync", c.natsAck)
 	}
+	if c.natsReplicas < 1 || c.natsReplicas > 5 {
+		return fmt.Errorf("--nats-replicas %d: want 1..5", c.natsReplicas)
+	}
+	if c.adapter == "nats" && len(c.natsURLs) == 0 {
+		return errors.New("nats needs --nats-url")
+	}
+	if c.adapter == "rabbitmq" && len(c.amqpURLs) == 0 {
+		return errors.New("rabbitmq needs --amqp-url")
+	}
 	if c.prefetch < 1 {
 		return errors.New("--prefetch must be >= 1")
 	}
@@ -253,6 +268,17 @@ func (c *config) validate() error {
 		return errors.New("--queue must be 1..40 characters")
 	}
 	return nil
+}
+
+// splitList splits a comma-separated flag value, dropping blanks around and between items.
+func splitList(s string) []string {
+	var out []string
+	for _, e := range strings.Split(s, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func (c *config) rowLabel() string {

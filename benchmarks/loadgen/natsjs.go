@@ -21,6 +21,11 @@ import (
 // is FetchNoWait(max), or when that is empty Fetch(1, 1 s max wait) and FetchNoWait for the
 // rest; Ack is Msg.Ack per message (--nats-ack ack: no reply awaited) or Msg.DoubleAck
 // (--nats-ack sync: AckSync, waits for the server's confirmation).
+//
+// --nats-replicas R creates the stream with R replicas (a JetStream cluster of at least R
+// servers): the PubAck then comes after a quorum of the replicas has the message. With several
+// --nats-url (the servers of a cluster) worker i connects to URL i mod n first, the others
+// being its fallbacks, as opencmq-http spreads its workers over --endpoint.
 
 type natsDriver struct {
 	cfg    *config
@@ -32,8 +37,17 @@ type natsDriver struct {
 
 const natsConsumer = "loadgen"
 
-func natsConnect(url string) (*nats.Conn, jetstream.JetStream, error) {
-	nc, err := nats.Connect(url, nats.Timeout(10*time.Second), nats.Name("loadgen"))
+// natsServers is the server list for connection i: URL i mod n first, then the rest in order.
+func natsServers(urls []string, i int) string {
+	k := i % len(urls)
+	return strings.Join(append(append([]string{}, urls[k:]...), urls[:k]...), ",")
+}
+
+func natsConnect(urls []string, i int) (*nats.Conn, jetstream.JetStream, error) {
+	if len(urls) == 0 {
+		return nil, nil, errors.New("nats: no --nats-url")
+	}
+	nc, err := nats.Connect(natsServers(urls, i), nats.DontRandomize(), nats.Timeout(10*time.Second), nats.Name("loadgen"))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -46,13 +60,13 @@ func natsConnect(url string) (*nats.Conn, jetstream.JetStream, error) {
 }
 
 func openNATS(ctx context.Context, cfg *config) (Driver, error) {
-	nc, js, err := natsConnect(cfg.natsURL)
+	nc, js, err := natsConnect(cfg.natsURLs, 0)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := js.AccountInfo(ctx); err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("JetStream not available at %s: %w", cfg.natsURL, err)
+		return nil, fmt.Errorf("JetStream not available at %s: %w", nc.ConnectedUrl(), err)
 	}
 	return &natsDriver{cfg: cfg, nc: nc, js: js}, nil
 }
@@ -62,7 +76,7 @@ func (d *natsDriver) Describe() string {
 	if d.cfg.natsAck == "sync" {
 		ack = "AckSync (DoubleAck) per message"
 	}
-	return fmt.Sprintf("nats.go jetstream, file storage, work-queue retention, 1 replica; publish waits for PubAck (batch: PublishAsync + wait all); one durable pull consumer, FetchNoWait(max) or Fetch(1, 1s)+FetchNoWait, %s; server %s", ack, d.nc.ConnectedServerVersion())
+	return fmt.Sprintf("nats.go jetstream, file storage, work-queue retention, %d replica(s), %d server URL(s); publish waits for PubAck (batch: PublishAsync + wait all); one durable pull consumer, FetchNoWait(max) or Fetch(1, 1s)+FetchNoWait, %s; server %s", d.cfg.natsReplicas, len(d.cfg.natsURLs), ack, d.nc.ConnectedServerVersion())
 }
 
 func (d *natsDriver) Prepare(ctx context.Context, run int) error {
@@ -73,7 +87,7 @@ func (d *natsDriver) Prepare(ctx context.Context, run int) error {
 		Subjects:  []string{d.subj},
 		Storage:   jetstream.FileStorage,
 		Retention: jetstream.WorkQueuePolicy,
-		Replicas:  1,
+		Replicas:  d.cfg.natsReplicas,
 	})
 	if err != nil {
 		return err
@@ -97,7 +111,7 @@ func (d *natsDriver) Cleanup(ctx context.Context) error {
 }
 
 func (d *natsDriver) NewWorker(ctx context.Context, id int, ro role) (Adapter, error) {
-	nc, js, err := natsConnect(d.cfg.natsURL)
+	nc, js, err := natsConnect(d.cfg.natsURLs, id)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,9 @@ import (
 // manual acks; Receive takes what has been delivered (waiting up to 1 s for the first) and Ack
 // acknowledges the batch with one basic.ack multiple=true on its last delivery tag (the
 // channel's deliveries are acked in order, so that covers exactly the batch).
+//
+// With several --amqp-url (the nodes of a cluster) worker i connects to URL i mod n, and the
+// queue is declared through the first one (a quorum queue's leader starts on that node).
 
 type rabbitDriver struct {
 	cfg   *config
@@ -24,8 +27,15 @@ type rabbitDriver struct {
 	queue string
 }
 
+func rabbitDial(url string) (*amqp.Connection, error) {
+	return amqp.DialConfig(url, amqp.Config{Dial: amqp.DefaultDial(10 * time.Second)})
+}
+
 func openRabbitMQ(ctx context.Context, cfg *config) (Driver, error) {
-	conn, err := amqp.DialConfig(cfg.amqpURL, amqp.Config{Dial: amqp.DefaultDial(10 * time.Second)})
+	if len(cfg.amqpURLs) == 0 {
+		return nil, errors.New("rabbitmq: no --amqp-url")
+	}
+	conn, err := rabbitDial(cfg.amqpURLs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +47,7 @@ func (d *rabbitDriver) Describe() string {
 	if d.cfg.rabbitQuorum {
 		kind = "quorum"
 	}
-	return fmt.Sprintf("amqp091-go, durable %s queue, persistent messages, publisher confirms (wait per batch), manual ack (multiple=true per batch), prefetch %d", kind, d.cfg.prefetch)
+	return fmt.Sprintf("amqp091-go, durable %s queue, persistent messages, publisher confirms (wait per batch), manual ack (multiple=true per batch), prefetch %d, %d node URL(s), server %v", kind, d.cfg.prefetch, len(d.cfg.amqpURLs), d.admin.Properties["version"])
 }
 
 func (d *rabbitDriver) Prepare(ctx context.Context, run int) error {
@@ -72,7 +82,7 @@ func (d *rabbitDriver) Cleanup(ctx context.Context) error {
 }
 
 func (d *rabbitDriver) NewWorker(ctx context.Context, id int, ro role) (Adapter, error) {
-	conn, err := amqp.DialConfig(d.cfg.amqpURL, amqp.Config{Dial: amqp.DefaultDial(10 * time.Second)})
+	conn, err := rabbitDial(d.cfg.amqpURLs[id%len(d.cfg.amqpURLs)])
 	if err != nil {
 		return nil, err
 	}
