@@ -99,8 +99,7 @@ if [ "$PROFILE" = 1 ]; then
 	cp "$WORK/inproc-send-p32.pprof" "${OUT%.md}.inproc-send-p32.pprof" 2>/dev/null || true
 	cp "$LG" "${OUT%.md}.loadgen" 2>/dev/null || true # the binary the profile needs
 fi
-stop_pid "$SINGLE_PID" 40
-forget_pid "$SINGLE_PID"
+stop_pids 40 "$SINGLE_PID"
 
 # 2. References and ceilings (no cmqd running).
 run_lg engine-send-p32 "engine in-process SendMessage P=32 (no HTTP)" --adapter opencmq-engine --workload produce --producers 32 --batch 1 "${COMMON[@]}"
@@ -112,33 +111,19 @@ run_lg fsync-64 "fsync ceiling, 64 × 1 KiB records per fsync" --adapter fsync-c
 CLUSTER_NOTE=""
 if [ "$CLUSTER" != 1 ]; then
 	CLUSTER_NOTE="cluster skipped (CLUSTER=$CLUSTER)"
-elif ! cmqd_has -peers || ! cmqd_has -raft-listen || ! cmqd_has -node-id; then
-	CLUSTER_NOTE="cluster not measured: this cmqd has no --node-id/--raft-listen/--peers flags yet"
 else
-	declare -a CP RP CPIDS
-	for i in 1 2 3; do CP[i]=$(free_port); RP[i]=$(free_port); done
-	# Peers as id=host:port, comma-separated (adjust here if cmqd's --help says otherwise).
-	PEERS="1=127.0.0.1:${RP[1]},2=127.0.0.1:${RP[2]},3=127.0.0.1:${RP[3]}"
-	for i in 1 2 3; do
-		start_cmqd "node$i" "${CP[i]}" "$WORK/data-node$i" --node-id "$i" --raft-listen "127.0.0.1:${RP[i]}" --peers "$PEERS"
-		CPIDS[i]=$CMQD_PID
-	done
-	ok=1
-	for i in 1 2 3; do
-		wait_http "http://127.0.0.1:${CP[i]}/readyz" 60 || ok=0
-	done
-	if [ $ok = 1 ]; then
-		EPS="http://127.0.0.1:${CP[1]},http://127.0.0.1:${CP[2]},http://127.0.0.1:${CP[3]}"
-		log "cluster ready: $EPS"
-		http_workloads cluster "cmqd 3 nodes," "$EPS"
+	rc=0
+	start_cmqd_cluster cluster || rc=$?
+	if [ $rc = 0 ]; then
+		log "cluster ready: $CLUSTER_EPS"
+		http_workloads cluster "cmqd 3 nodes," "$CLUSTER_EPS"
+	elif [ $rc = 2 ]; then
+		CLUSTER_NOTE="cluster not measured: this cmqd has no --node-id/--raft-listen/--peers flags yet"
 	else
-		CLUSTER_NOTE="cluster did not become ready in 60 s (flags used: --node-id N --raft-listen 127.0.0.1:P --peers $PEERS); last log lines: $(tail -2 "$LOGS/node1.cmqd.err" | tr '\n|' ' /')"
+		CLUSTER_NOTE="cluster did not become ready in 60 s (flags used: --node-id N --raft-listen 127.0.0.1:P --peers $CLUSTER_PEERS); last log lines: $(tail -2 "$LOGS/cluster-1.cmqd.err" | tr '\n|' ' /')"
 		echo "| cmqd 3 nodes | not measured: cluster did not start | | | | | | |" >>"$TABLE"
 	fi
-	for i in 3 2 1; do
-		stop_pid "${CPIDS[i]}" 40
-		forget_pid "${CPIDS[i]}"
-	done
+	stop_cmqd_cluster
 fi
 
 {

@@ -19,7 +19,8 @@ free_port() {
 	fi
 }
 
-# wait_http URL SECONDS: wait until URL answers 200.
+# wait_http URL SECONDS: wait until URL answers 200 (every URL of a cluster: call it per node,
+# each with its own budget, or use wait_http_all).
 wait_http() {
 	local url=$1 secs=$2 i
 	for ((i = 0; i < secs * 10; i++)); do
@@ -29,6 +30,15 @@ wait_http() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# wait_http_all SECONDS URL...: wait until every URL answers 200, SECONDS in all.
+wait_http_all() {
+	local deadline=$((SECONDS + $1)) u
+	shift
+	for u in "$@"; do
+		wait_http "$u" $((deadline - SECONDS > 0 ? deadline - SECONDS : 1)) || return 1
+	done
 }
 
 # wait_tcp PORT SECONDS: wait until something accepts on 127.0.0.1:PORT.
@@ -62,6 +72,16 @@ forget_pid() {
 	local p keep=()
 	for p in "${PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
 	PIDS=("${keep[@]}")
+}
+
+# stop_pids GRACE_SECONDS PID...: stops each PID (last first) and drops it from PIDS.
+stop_pids() {
+	local grace=$1 i
+	shift
+	for ((i = $#; i >= 1; i--)); do
+		stop_pid "${!i}" "$grace"
+		forget_pid "${!i}"
+	done
 }
 
 # stop_all stops every recorded process, newest first.
@@ -115,8 +135,14 @@ run_lg() {
 	local name=$1 label=$2
 	shift 2
 	log "run $name: loadgen $*"
-	local rc=0
-	"$LG" --label "$label" "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" || rc=$?
+	local rc=0 pid
+	# In the background, recorded in PIDS, and waited for: a signal to the script then stops
+	# it at once (the trap's stop_all) instead of after the run.
+	"$LG" --label "$label" "$@" >"$LOGS/$name.out" 2>"$LOGS/$name.err" &
+	pid=$!
+	PIDS+=("$pid")
+	wait "$pid" || rc=$?
+	forget_pid "$pid"
 	grep '^run ' "$LOGS/$name.out" >&2 || true
 	local row
 	row=$(grep '^| ' "$LOGS/$name.out" | grep -v '^| setup\|^| ---' | tail -1 || true)
@@ -165,4 +191,33 @@ start_cmqd() {
 		--log-level warn "$@" >"$LOGS/$name.cmqd.out" 2>"$LOGS/$name.cmqd.err" &
 	CMQD_PID=$!
 	PIDS+=("$CMQD_PID")
+}
+
+# start_cmqd_cluster NAME: starts three cmqd on 127.0.0.1 as one raft group (--node-id,
+# --raft-listen, --peers), data in $WORK/data-NAME-I, logs in $LOGS/NAME-I.cmqd.{out,err},
+# PIDs in PIDS and CLUSTER_PIDS, and waits up to 60 s for each node's /readyz. Sets
+# CLUSTER_EPS (the HTTP endpoints, comma-separated, for loadgen --endpoint) and CLUSTER_PEERS.
+# Returns 2 if cmqd has no cluster flags (nothing started), 1 if a node did not become ready
+# (the nodes stay up: stop them with stop_cmqd_cluster).
+start_cmqd_cluster() {
+	local name=$1 i
+	local -a cp rp
+	CLUSTER_PIDS=()
+	CLUSTER_EPS=""
+	cmqd_has -peers && cmqd_has -raft-listen && cmqd_has -node-id || return 2
+	for i in 1 2 3; do cp[i]=$(free_port); rp[i]=$(free_port); done
+	# Peers as id=host:port, comma-separated (adjust here if cmqd's --help says otherwise).
+	CLUSTER_PEERS="1=127.0.0.1:${rp[1]},2=127.0.0.1:${rp[2]},3=127.0.0.1:${rp[3]}"
+	for i in 1 2 3; do
+		start_cmqd "$name-$i" "${cp[i]}" "$WORK/data-$name-$i" --node-id "$i" --raft-listen "127.0.0.1:${rp[i]}" --peers "$CLUSTER_PEERS"
+		CLUSTER_PIDS+=("$CMQD_PID")
+		CLUSTER_EPS+="${CLUSTER_EPS:+,}http://127.0.0.1:${cp[i]}"
+	done
+	wait_http_all 60 "http://127.0.0.1:${cp[1]}/readyz" "http://127.0.0.1:${cp[2]}/readyz" "http://127.0.0.1:${cp[3]}/readyz"
+}
+
+# stop_cmqd_cluster: stops the nodes start_cmqd_cluster started.
+stop_cmqd_cluster() {
+	stop_pids 40 "${CLUSTER_PIDS[@]}"
+	CLUSTER_PIDS=()
 }
