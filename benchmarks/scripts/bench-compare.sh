@@ -4,7 +4,7 @@
 #
 # Installs rabbitmq-server and nats-server from Debian if missing, starts each broker (or
 # cluster) alone on 127.0.0.1 with durable settings (written below), runs the workloads, stops
-# it, and goes on to the next. BROKERS names (all by default):
+# it, and goes on to the next. BROKERS names (by default all but nats-r3-always):
 #   single node, compared with "opencmq":
 #   opencmq            cmqd single node (ack after fsync), httpapi/client
 #   rabbitmq           durable classic queue, persistent messages, publisher confirms
