@@ -21,8 +21,11 @@ func (f osFile) Size() (int64, error) {
 	return st.Size(), nil
 }
 
-func (osFS) Create(name string) (File, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+func (fs osFS) Create(name string) (File, error) { return fs.CreateMode(name, 0o644) }
+
+// CreateMode is Create with permission bits perm (before the umask); see vfs.CreateMode.
+func (osFS) CreateMode(name string, perm os.FileMode) (File, error) {
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return nil, err
 	}

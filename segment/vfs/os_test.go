@@ -3,6 +3,7 @@ package vfs
 import (
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -45,4 +46,31 @@ func TestDefault(t *testing.T) {
 		t.Fatalf("Open old name: %v", err)
 	}
 	must(t, fs.RemoveAll(filepath.Join(dir, "sub")))
+}
+
+func TestWriteFileAtomicModeAndReadFile(t *testing.T) {
+	dir := t.TempDir()
+	must(t, WriteFileAtomicMode(Default, dir, "secret", []byte("s3cret"), 0o600))
+	st, err := os.Stat(filepath.Join(dir, "secret"))
+	must(t, err)
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v, want 0600", st.Mode().Perm())
+	}
+	b, err := ReadFile(Default, filepath.Join(dir, "secret"))
+	if err != nil || string(b) != "s3cret" {
+		t.Fatalf("ReadFile = %q, %v", b, err)
+	}
+	must(t, WriteFileAtomicMode(Default, dir, "empty", nil, 0o600))
+	if b, err := ReadFile(Default, filepath.Join(dir, "empty")); err != nil || len(b) != 0 {
+		t.Fatalf("ReadFile of an empty file = %q, %v", b, err)
+	}
+	if _, err := ReadFile(Default, filepath.Join(dir, "missing")); !IsNotExist(err) {
+		t.Fatalf("ReadFile of a missing file: %v", err)
+	}
+	mem := NewMem()
+	must(t, mem.MkdirAll("/d"))
+	must(t, WriteFileAtomicMode(mem, "/d", "f", []byte("x"), 0o600)) // no permissions: plain Create
+	if b, err := ReadFile(mem, "/d/f"); err != nil || string(b) != "x" {
+		t.Fatalf("ReadFile on memory = %q, %v", b, err)
+	}
 }
