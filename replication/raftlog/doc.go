@@ -90,7 +90,7 @@
 //   - HardState: a change of Term or Vote makes Sync replace the state file (after the
 //     log fsync), so it is durable when Sync returns. A change of Commit alone costs no
 //     fsync (Ready.MustSync is false for it): SetHardState overwrites the commit hint file
-//     in place (one pwrite), and Commit is written along whenever the state file is
+//     in place (one write at offset 0), and Commit is written along whenever the state file is
 //     written (Term/Vote changes, SetConfState, Compact, ApplySnapshot, Close). A Ready
 //     with entries costs one fsync when neither Term nor Vote changed. After a process
 //     crash the hint gives the last Commit set; after a power loss Commit may be lower

@@ -164,7 +164,7 @@ func TestDirSyncs(t *testing.T) {
 	opts.hooks = &hooks{dirSync: func(d, reason string) {
 		n := -1
 		if s != nil {
-			if segs, err := listSegments(s.walDir); err == nil {
+			if segs, err := s.listSegments(s.walDir); err == nil {
 				n = len(segs)
 			}
 		}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/opencmq/opencmq/segment/vfs"
+
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
 )
@@ -85,7 +87,7 @@ func segmentsOf(t testing.TB, dir string) []segFile {
 	t.Helper()
 	st, err := decodeStateFile(dir)
 	must(t, err)
-	segs, err := listSegments(filepath.Join(dir, walDirName(st.epoch)))
+	segs, err := (&Storage{fsys: vfs.Default}).listSegments(filepath.Join(dir, walDirName(st.epoch)))
 	must(t, err)
 	return segs
 }
@@ -130,7 +132,7 @@ func checkTail(t testing.TB, s *Storage) {
 	t.Helper()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	segs, err := listSegments(s.walDir)
+	segs, err := s.listSegments(s.walDir)
 	must(t, err)
 	seen := false
 	for _, seg := range segs {

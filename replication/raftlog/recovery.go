@@ -4,11 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
+	"github.com/opencmq/opencmq/segment/vfs"
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
 )
@@ -169,17 +169,23 @@ type segFile struct {
 // listSegments lists the segment files of walDir in index order. tidwall/wal's
 // truncation leftovers (.START, .END, .TEMP) are reported as corruption: this package
 // never truncates through tidwall/wal, so they cannot be ours.
-func listSegments(walDir string) ([]segFile, error) {
-	ents, err := os.ReadDir(walDir)
+func (s *Storage) listSegments(walDir string) ([]segFile, error) {
+	names, err := s.fsys.List(walDir)
 	if err != nil {
 		return nil, err
 	}
 	var segs []segFile
-	for _, e := range ents {
-		name := e.Name()
-		if start, ok := parseSegmentName(name); ok && e.Type().IsRegular() {
-			segs = append(segs, segFile{start, filepath.Join(walDir, name)})
-			continue
+	for _, name := range names {
+		if start, ok := parseSegmentName(name); ok {
+			path := filepath.Join(walDir, name)
+			_, isDir, err := s.fsys.Stat(path)
+			if err != nil {
+				return nil, err
+			}
+			if !isDir {
+				segs = append(segs, segFile{start, path})
+				continue
+			}
 		}
 		for _, suf := range []string{".START", ".END", ".TEMP"} {
 			if strings.HasSuffix(name, suf) {
@@ -205,7 +211,7 @@ func listSegments(walDir string) ([]segFile, error) {
 func (s *Storage) recoverDir() (diskState, error) {
 	rep := &s.rec
 	changed := false
-	if err := os.Remove(filepath.Join(s.dir, stateTmpFile)); err == nil {
+	if err := s.fsys.Remove(filepath.Join(s.dir, stateTmpFile)); err == nil {
 		rep.RemovedTempFiles++
 		changed = true
 		s.log.Warn("raftlog: removed unfinished state file write", "file", stateTmpFile)
@@ -219,24 +225,24 @@ func (s *Storage) recoverDir() (diskState, error) {
 	if err != nil {
 		return diskState{}, err
 	}
-	ents, err := os.ReadDir(s.dir)
+	names, err := s.fsys.List(s.dir)
 	if err != nil {
 		return diskState{}, err
 	}
-	for _, e := range ents {
-		epoch, ok := parseWALDirName(e.Name())
+	for _, name := range names {
+		epoch, ok := parseWALDirName(name)
 		if !ok || epoch == st.epoch {
 			continue
 		}
-		path := filepath.Join(s.dir, e.Name())
+		path := filepath.Join(s.dir, name)
 		if epoch > st.epoch {
 			// A snapshot installation that crashed before its state file was written:
 			// the directory holds at most the snapshot's dummy record, nothing else.
-			if err := checkUncommittedEpoch(path); err != nil {
+			if err := s.checkUncommittedEpoch(path); err != nil {
 				return diskState{}, err
 			}
 		}
-		if err := os.RemoveAll(path); err != nil {
+		if err := s.fsys.RemoveAll(path); err != nil {
 			return diskState{}, err
 		}
 		rep.RemovedEpochDirs = append(rep.RemovedEpochDirs, path)
@@ -253,22 +259,22 @@ func (s *Storage) recoverDir() (diskState, error) {
 
 // checkUncommittedEpoch verifies that a log directory newer than the state file's epoch
 // holds nothing but what ApplySnapshot writes before its commit point.
-func checkUncommittedEpoch(path string) error {
-	ents, err := os.ReadDir(path)
+func (s *Storage) checkUncommittedEpoch(path string) error {
+	names, err := s.fsys.List(path)
 	if err != nil {
 		return err
 	}
-	if len(ents) > 1 {
-		return corruptf(path, -1, 0, "log directory newer than the state file holds %d files; refusing to remove it", len(ents))
+	if len(names) > 1 {
+		return corruptf(path, -1, 0, "log directory newer than the state file holds %d files; refusing to remove it", len(names))
 	}
-	for _, e := range ents {
-		fi, err := e.Info()
+	for _, name := range names {
+		size, _, err := s.fsys.Stat(filepath.Join(path, name))
 		if err != nil {
 			return err
 		}
-		if fi.Size() > 4096 {
-			return corruptf(filepath.Join(path, e.Name()), -1, 0,
-				"log directory newer than the state file holds %d bytes; refusing to remove it", fi.Size())
+		if size > 4096 {
+			return corruptf(filepath.Join(path, name), -1, 0,
+				"log directory newer than the state file holds %d bytes; refusing to remove it", size)
 		}
 	}
 	return nil
@@ -276,7 +282,7 @@ func checkUncommittedEpoch(path string) error {
 
 func (s *Storage) readState() (diskState, error) {
 	path := filepath.Join(s.dir, stateFile)
-	b, err := os.ReadFile(path)
+	b, err := vfs.ReadFile(s.fsys, path)
 	if err != nil {
 		return diskState{}, err
 	}
@@ -291,36 +297,36 @@ func (s *Storage) readState() (diskState, error) {
 // directory with nothing but an empty first segment is left by an initialization that
 // crashed before writing the state file, and is reused.
 func (s *Storage) initialize() (diskState, error) {
-	ents, err := os.ReadDir(s.dir)
+	names, err := s.fsys.List(s.dir)
 	if err != nil {
 		return diskState{}, err
 	}
 	walDir := filepath.Join(s.dir, walDirName(1))
-	for _, e := range ents {
-		epoch, ok := parseWALDirName(e.Name())
+	for _, name := range names {
+		epoch, ok := parseWALDirName(name)
 		if !ok {
 			continue
 		}
-		path := filepath.Join(s.dir, e.Name())
+		path := filepath.Join(s.dir, name)
 		if epoch != 1 {
 			return diskState{}, corruptf(filepath.Join(s.dir, stateFile), -1, 0, "state file missing but log directory %s exists", path)
 		}
-		sub, err := os.ReadDir(path)
+		sub, err := s.fsys.List(path)
 		if err != nil {
 			return diskState{}, err
 		}
 		for _, f := range sub {
-			fi, err := f.Info()
+			size, _, err := s.fsys.Stat(filepath.Join(path, f))
 			if err != nil {
 				return diskState{}, err
 			}
-			if f.Name() != segmentName(1) || fi.Size() != 0 {
+			if f != segmentName(1) || size != 0 {
 				return diskState{}, corruptf(filepath.Join(s.dir, stateFile), -1, 0,
-					"state file missing but %s holds data", filepath.Join(path, f.Name()))
+					"state file missing but %s holds data", filepath.Join(path, f))
 			}
 		}
 	}
-	if err := os.MkdirAll(walDir, 0o750); err != nil {
+	if err := s.fsys.MkdirAll(walDir); err != nil {
 		return diskState{}, err
 	}
 	if err := s.createSegment(walDir, 1, nil); err != nil {
@@ -343,9 +349,9 @@ func (s *Storage) initialize() (diskState, error) {
 }
 
 // createSegment creates the segment file named first in dir holding the frames in
-// content, syncs it and then dir.
+// content (replacing a file of that name), syncs it and then dir.
 func (s *Storage) createSegment(dir string, first uint64, content []byte) error {
-	f, err := os.OpenFile(filepath.Join(dir, segmentName(first)), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
+	f, err := s.createFile(filepath.Join(dir, segmentName(first)))
 	if err != nil {
 		return err
 	}
@@ -367,7 +373,7 @@ func (s *Storage) createSegment(dir string, first uint64, content []byte) error 
 // Compact, repairs a torn tail, and loads the in-memory term index and tail cache.
 func (s *Storage) recoverLog(st diskState) ([]segFile, error) {
 	rep := &s.rec
-	segs, err := listSegments(s.walDir)
+	segs, err := s.listSegments(s.walDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, corruptf(s.walDir, -1, 0, "log directory named by the state file (epoch %d) is missing", st.epoch)
 	}
@@ -392,7 +398,7 @@ func (s *Storage) recoverLog(st diskState) ([]segFile, error) {
 	// Segments wholly below the compaction point: an interrupted Compact (the state file,
 	// written first, says they are no longer needed).
 	for _, seg := range segs[:k] {
-		if err := os.Remove(seg.path); err != nil {
+		if err := s.fsys.Remove(seg.path); err != nil {
 			return nil, err
 		}
 		rep.RemovedSegments++
@@ -429,7 +435,7 @@ func (s *Storage) recoverLog(st diskState) ([]segFile, error) {
 		if seg.start != expected {
 			return nil, corruptf(seg.path, 0, seg.start, "segment starts at index %d, expected %d (a gap or an overlap)", seg.start, expected)
 		}
-		data, err := os.ReadFile(seg.path)
+		data, err := vfs.ReadFile(s.fsys, seg.path)
 		if err != nil {
 			return nil, err
 		}
@@ -467,7 +473,7 @@ func (s *Storage) recoverLog(st diskState) ([]segFile, error) {
 
 // truncateFile cuts path to size and syncs it.
 func (s *Storage) truncateFile(path string, size int64) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	f, err := s.fsys.OpenRW(path)
 	if err != nil {
 		return err
 	}
@@ -480,4 +486,13 @@ func (s *Storage) truncateFile(path string, size int64) error {
 		return err
 	}
 	return f.Close()
+}
+
+// createFile creates path for writing, replacing a file of that name. The caller syncs
+// the directory before relying on the new entry.
+func (s *Storage) createFile(path string) (vfs.File, error) {
+	if err := s.fsys.Remove(path); err != nil && !vfs.IsNotExist(err) {
+		return nil, err
+	}
+	return vfs.CreateMode(s.fsys, path, 0o640)
 }

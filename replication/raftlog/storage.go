@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 
+	"github.com/opencmq/opencmq/segment/vfs"
 	"github.com/tidwall/wal"
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
@@ -38,6 +38,12 @@ type Options struct {
 	CacheBytes int
 	// Logger receives recovery and failure messages; nil means slog.Default().
 	Logger *slog.Logger
+	// FS carries every file operation of this package: the state file, the commit hint,
+	// directory fsyncs, and the creation, verification, truncation and removal of segment
+	// files. nil means vfs.Default. tidwall/wal itself appends to and fsyncs segment files
+	// through package os, by path, so FS must name the same files as package os: the real
+	// file system, or a wrapper around it (to inject errors); never an in-memory one.
+	FS vfs.FS
 
 	hooks *hooks // tests only
 }
@@ -78,6 +84,7 @@ type Storage struct {
 	dir  string
 	opts Options
 	log  *slog.Logger
+	fsys vfs.FS
 
 	// mu guards everything below. Mutating methods hold it exclusively (including across
 	// fsyncs); raft.Storage reads share it.
@@ -104,7 +111,7 @@ type Storage struct {
 	walDirty   bool // appended since the last log fsync
 	stateDirty bool // Term or Vote differ from the state file
 
-	hintFile   *os.File // commit hint: written on every Commit change, never fsynced
+	hintFile   vfs.File // commit hint: written on every Commit change, never fsynced
 	hintCommit uint64   // what hintFile holds
 
 	batch wal.Batch
@@ -133,11 +140,14 @@ func Open(dir string, opts Options) (*Storage, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.FS == nil {
+		opts.FS = vfs.Default
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
-	s := &Storage{dir: abs, opts: opts, log: opts.Logger}
+	s := &Storage{dir: abs, opts: opts, log: opts.Logger, fsys: opts.FS}
 	s.cache.max = opts.CacheBytes
 	s.rec.Dir = abs
 	if err := s.open(); err != nil {
@@ -153,7 +163,7 @@ func Open(dir string, opts Options) (*Storage, error) {
 }
 
 func (s *Storage) open() error {
-	if err := os.MkdirAll(s.dir, 0o750); err != nil {
+	if err := vfs.MkdirAllSync(s.fsys, s.dir); err != nil {
 		return err
 	}
 	st, err := s.recoverDir()
@@ -192,7 +202,12 @@ func (s *Storage) open() error {
 // does) and usually a power loss; it is a lower bound of the true commit index because
 // raft's Commit never goes down, and it is only believed for entries that are on disk.
 func (s *Storage) openCommitHint() error {
-	f, err := os.OpenFile(filepath.Join(s.dir, commitFile), os.O_CREATE|os.O_RDWR, 0o640)
+	path := filepath.Join(s.dir, commitFile)
+	f, err := s.fsys.OpenRW(path)
+	if vfs.IsNotExist(err) {
+		// Never synced, like every write to it: losing it loses only the hint.
+		f, err = vfs.CreateMode(s.fsys, path, 0o640)
+	}
 	if err != nil {
 		return err
 	}
@@ -205,7 +220,7 @@ func (s *Storage) openCommitHint() error {
 	hint, ok := decodeCommitHint(b[:n])
 	if !ok {
 		if n > 0 {
-			s.log.Warn("raftlog: ignored damaged commit hint", "file", f.Name(), "bytes", n)
+			s.log.Warn("raftlog: ignored damaged commit hint", "file", path, "bytes", n)
 		}
 		return nil
 	}
@@ -227,7 +242,10 @@ func (s *Storage) writeCommitHint(commit uint64) error {
 	if commit == s.hintCommit {
 		return nil
 	}
-	if _, err := s.hintFile.WriteAt(encodeCommitHint(commit), 0); err != nil {
+	if _, err := s.hintFile.Seek(0, io.SeekStart); err != nil {
+		return s.fail("write commit hint", err)
+	}
+	if _, err := s.hintFile.Write(encodeCommitHint(commit)); err != nil {
 		return s.fail("write commit hint", err)
 	}
 	s.hintCommit = commit
@@ -271,7 +289,7 @@ func (s *Storage) fail(op string, err error) error {
 }
 
 // fileSync fsyncs f (unless NoSync).
-func (s *Storage) fileSync(f *os.File) error {
+func (s *Storage) fileSync(f vfs.File) error {
 	s.stats.fileSyncs.Add(1)
 	if err := s.injectedSyncErr(); err != nil {
 		return err
@@ -295,15 +313,7 @@ func (s *Storage) dirSync(dir, reason string) error {
 	if s.opts.NoSync {
 		return nil
 	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return s.fsys.SyncDir(dir)
 }
 
 func (s *Storage) injectedSyncErr() error {
@@ -320,7 +330,7 @@ func (s *Storage) writeState(st diskState, reason string) error {
 		return err
 	}
 	tmp := filepath.Join(s.dir, stateTmpFile)
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o640)
+	f, err := s.createFile(tmp)
 	if err != nil {
 		return err
 	}
@@ -335,7 +345,7 @@ func (s *Storage) writeState(st diskState, reason string) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, filepath.Join(s.dir, stateFile)); err != nil {
+	if err := s.fsys.Rename(tmp, filepath.Join(s.dir, stateFile)); err != nil {
 		return err
 	}
 	s.stats.stateWrites.Add(1)
@@ -457,7 +467,7 @@ func (s *Storage) entryAt(i uint64) (*raftpb.Entry, int, error) {
 
 // segmentPathFor names the segment file that should hold index i (for error messages).
 func (s *Storage) segmentPathFor(i uint64) string {
-	segs, err := listSegments(s.walDir)
+	segs, err := s.listSegments(s.walDir)
 	if err != nil {
 		return s.walDir
 	}
@@ -604,12 +614,12 @@ func (s *Storage) truncateBackLocked(index uint64) error {
 	if err := w.Close(); err != nil {
 		return s.fail("truncate: close log", err)
 	}
-	segs, err := listSegments(s.walDir)
+	segs, err := s.listSegments(s.walDir)
 	if err != nil {
 		return s.fail("truncate: list log", err)
 	}
 	for len(segs) > 0 && segs[len(segs)-1].start > index {
-		if err := os.Remove(segs[len(segs)-1].path); err != nil {
+		if err := s.fsys.Remove(segs[len(segs)-1].path); err != nil {
 			return s.fail("truncate: remove segment", err)
 		}
 		if err := s.dirSync(s.walDir, "truncate: segment removed"); err != nil {
@@ -625,7 +635,7 @@ func (s *Storage) truncateBackLocked(index uint64) error {
 		}
 	} else {
 		seg := segs[len(segs)-1]
-		data, err := os.ReadFile(seg.path)
+		data, err := vfs.ReadFile(s.fsys, seg.path)
 		if err != nil {
 			return s.fail("truncate: read segment", err)
 		}
@@ -660,18 +670,18 @@ func (s *Storage) truncateBackLocked(index uint64) error {
 // refreshTail finds tidwall/wal's current segment file (the one named with the highest
 // index) and its size.
 func (s *Storage) refreshTail() error {
-	segs, err := listSegments(s.walDir)
+	segs, err := s.listSegments(s.walDir)
 	if err != nil {
 		return err
 	}
 	if len(segs) == 0 {
 		return fmt.Errorf("raftlog: no segment file in %s", s.walDir)
 	}
-	fi, err := os.Stat(segs[len(segs)-1].path)
+	size, _, err := s.fsys.Stat(segs[len(segs)-1].path)
 	if err != nil {
 		return err
 	}
-	s.tailPath, s.tailSize = segs[len(segs)-1].path, fi.Size()
+	s.tailPath, s.tailSize = segs[len(segs)-1].path, size
 	return nil
 }
 
@@ -680,7 +690,7 @@ func (s *Storage) refreshTail() error {
 //
 // Term and Vote changes are made durable by the next Sync (which then replaces the state
 // file). A change of Commit costs no fsync (Ready.MustSync is false for it): it is
-// written to the commit hint file (one pwrite, never fsynced) and into the state file
+// written to the commit hint file (one write at offset 0, never fsynced) and into the state file
 // whenever that is written (a Term/Vote change, SetConfState, Compact, ApplySnapshot,
 // Close). After a process crash the recovered Commit is the last one set; after a power
 // loss it may be lower (raft catches up), never above the recovered log. So the
@@ -740,7 +750,7 @@ func (s *Storage) syncLogLocked() error {
 			return s.fail("fsync log", err)
 		}
 	}
-	if fi, err := os.Stat(s.tailPath); err != nil || fi.Size() != s.tailSize {
+	if size, _, err := s.fsys.Stat(s.tailPath); err != nil || size != s.tailSize {
 		if err := s.refreshTail(); err != nil {
 			return s.fail("list log", err)
 		}
@@ -813,13 +823,13 @@ func (s *Storage) Compact(index uint64) error {
 	if err := s.persistStateLocked("compact"); err != nil {
 		return err
 	}
-	segs, err := listSegments(s.walDir)
+	segs, err := s.listSegments(s.walDir)
 	if err != nil {
 		return s.fail("compact: list log", err)
 	}
 	removed := 0
 	for k := 0; k+1 < len(segs) && segs[k+1].start <= index; k++ {
-		if err := os.Remove(segs[k].path); err != nil {
+		if err := s.fsys.Remove(segs[k].path); err != nil {
 			return s.fail("compact: remove segment", err)
 		}
 		removed++
@@ -864,10 +874,10 @@ func (s *Storage) ApplySnapshot(snap *raftpb.Snapshot) error {
 	// 1. The new log directory, complete and durable, not yet referenced.
 	epoch := s.epoch + 1
 	newDir := filepath.Join(s.dir, walDirName(epoch))
-	if err := os.RemoveAll(newDir); err != nil {
+	if err := s.fsys.RemoveAll(newDir); err != nil {
 		return s.fail("snapshot: clear new log directory", err)
 	}
-	if err := os.Mkdir(newDir, 0o750); err != nil {
+	if err := s.fsys.MkdirAll(newDir); err != nil {
 		return s.fail("snapshot: create log directory", err)
 	}
 	var content []byte
@@ -908,7 +918,7 @@ func (s *Storage) ApplySnapshot(snap *raftpb.Snapshot) error {
 	if s.wal, err = s.openWAL(); err != nil {
 		return s.fail("snapshot: open log", err)
 	}
-	if err := os.RemoveAll(oldDir); err != nil {
+	if err := s.fsys.RemoveAll(oldDir); err != nil {
 		return s.fail("snapshot: remove old log directory", err)
 	}
 	if err := s.dirSync(s.dir, "snapshot: old log directory removed"); err != nil {

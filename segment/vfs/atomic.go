@@ -72,3 +72,34 @@ func ReadFile(fsys FS, name string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// MkdirAllSync creates dir and any missing parents like FS.MkdirAll, and makes every
+// directory it created durable: it syncs the parent of each, top down. An existing dir
+// costs one Stat.
+func MkdirAllSync(fsys FS, dir string) error {
+	dir = filepath.Clean(dir)
+	var missing []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, _, err := fsys.Stat(d); err == nil {
+			break
+		} else if !IsNotExist(err) {
+			return err
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := fsys.MkdirAll(dir); err != nil {
+		return err
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		if err := fsys.SyncDir(filepath.Dir(missing[i])); err != nil {
+			return err
+		}
+	}
+	return nil
+}

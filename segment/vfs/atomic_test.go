@@ -51,3 +51,28 @@ func TestWriteFileAtomicSurvivesCrashes(t *testing.T) {
 		}
 	}
 }
+
+func TestMkdirAllSyncMakesEveryLevelDurable(t *testing.T) {
+	fs := NewMem()
+	if err := MkdirAllSync(fs, "/a/b/c"); err != nil {
+		t.Fatal(err)
+	}
+	for seed := uint64(0); seed < 20; seed++ {
+		clone := fs.CrashClone(rand.New(rand.NewPCG(seed, 1)))
+		if _, isDir, err := clone.Stat("/a/b/c"); err != nil || !isDir {
+			t.Fatalf("seed %d: /a/b/c after a crash: %v", seed, err)
+		}
+	}
+	if err := MkdirAllSync(fs, "/a/b/c"); err != nil { // exists: nothing to do
+		t.Fatal(err)
+	}
+	if err := fs.MkdirAll("/f"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fs.Create("/f/file"); err != nil {
+		t.Fatal(err)
+	}
+	if err := MkdirAllSync(fs, "/f/file/x"); err == nil {
+		t.Fatal("MkdirAllSync under a file succeeded")
+	}
+}
