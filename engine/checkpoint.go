@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/opencmq/opencmq/failpoint"
 	"github.com/opencmq/opencmq/index"
 	"github.com/opencmq/opencmq/segment/vfs"
 )
@@ -224,6 +225,9 @@ func writeCheckpoint(fs vfs.FS, dir string, logs []syncer, state []byte) error {
 		if err := l.Sync(); err != nil {
 			return err
 		}
+	}
+	if err := failpoint.Inject(failpoint.CheckpointBeforeWrite); err != nil {
+		return err
 	}
 	return vfs.WriteFileAtomic(fs, dir, checkpointName, state)
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/opencmq/opencmq/failpoint"
 	"github.com/opencmq/opencmq/segment"
 	"github.com/opencmq/opencmq/segment/vfs"
 )
@@ -137,6 +138,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 	if opts.FS == nil {
 		opts.FS = vfs.Default
 	}
+	opts.FS = failpoint.WrapFS(opts.FS) // the segment failpoints; unchanged in normal builds
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -207,10 +209,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 
 func (e *Engine) recover() error {
 	fs := e.opts.FS
-	if err := fs.MkdirAll(e.dir); err != nil {
-		return err
-	}
-	if err := fs.SyncDir(filepath.Dir(filepath.Clean(e.dir))); err != nil {
+	if err := vfs.MkdirAllSync(fs, e.dir); err != nil {
 		return err
 	}
 	// A snapshot install interrupted by a crash: finish it if it was staged completely,
@@ -282,7 +281,11 @@ func (e *Engine) removeQueueDirs(ids []uint64) error {
 		return nil
 	}
 	for _, id := range ids {
-		if err := e.opts.FS.RemoveAll(e.sm.store.queueDir(id)); err != nil && !vfs.IsNotExist(err) {
+		dir := e.sm.store.queueDir(id)
+		if err := failpoint.InjectAt(failpoint.QueueDirRemove, dir); err != nil {
+			return err
+		}
+		if err := e.opts.FS.RemoveAll(dir); err != nil && !vfs.IsNotExist(err) {
 			return err
 		}
 	}
@@ -616,6 +619,9 @@ func (e *Engine) persist(s checkpointSnapshot) error {
 		logs = append(logs, closedIsSynced{l})
 	}
 	if err := writeCheckpoint(e.opts.FS, e.dir, logs, s.state); err != nil {
+		return err
+	}
+	if err := failpoint.Inject(failpoint.CheckpointAfterWrite); err != nil {
 		return err
 	}
 	if e.journal != nil {

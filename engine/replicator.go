@@ -120,7 +120,11 @@ func decodeProposal(b []byte) (uint64, *Command, error) {
 // in the state, e.g. replayed after a snapshot that was newer than its raft metadata) are
 // skipped. A committed entry that does not decode is the same on every replica, so it is
 // skipped everywhere (and logged). Only a Replicator calls Apply, from one goroutine.
-func (e *Engine) Apply(entries []Entry) {
+//
+// It returns the storage error that stopped the engine (now or earlier: a failed queue
+// log write, checkpoint or snapshot), if any: the replicator must then stop too, so that
+// the replica neither votes nor leads nor answers from a state it can no longer keep.
+func (e *Engine) Apply(entries []Entry) error {
 	items := make([]applyItem, 0, len(entries))
 	applied := e.AppliedIndex()
 	for _, en := range entries {
@@ -142,6 +146,10 @@ func (e *Engine) Apply(entries []Entry) {
 		}
 	}
 	e.applyItems(items)
+	if err := e.fatal(); err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	return nil
 }
 
 // applyItemFor decodes one proposal of the entry at index and finds the caller on this

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/opencmq/opencmq/failpoint"
 	"github.com/opencmq/opencmq/segment"
 	"github.com/opencmq/opencmq/segment/vfs"
 )
@@ -64,6 +65,9 @@ func (e *Engine) WriteSnapshot(w io.Writer) (uint64, error) {
 		log         *segment.Log
 		first, tail uint64
 	}
+	if err := e.fatal(); err != nil {
+		return 0, fmt.Errorf("engine: no snapshot from a failed engine: %w", err)
+	}
 	e.snapshotting.Add(1)
 	defer e.snapshotting.Add(-1)
 	// Exclusive for a moment: opening a log changes the queue.
@@ -88,6 +92,9 @@ func (e *Engine) WriteSnapshot(w io.Writer) (uint64, error) {
 	}
 	cw.w.Write(binary.LittleEndian.AppendUint16(nil, snapshotVersion))
 	cw.chunk('s', state)
+	if err := failpoint.Inject(failpoint.SnapshotSave); err != nil {
+		return 0, err
+	}
 	for _, r := range ranges {
 		cw.chunk('q', binary.AppendUvarint(binary.AppendUvarint(nil, r.id), r.first))
 		if r.first == r.tail {
@@ -182,6 +189,9 @@ func (e *Engine) RestoreSnapshot(r io.Reader) (uint64, error) {
 	if err := fs.SyncDir(e.dir); err != nil {
 		return 0, err
 	}
+	if err := failpoint.Inject(failpoint.SnapshotStaged); err != nil {
+		return 0, err
+	}
 	// The staged state is durable: switch it in (recovery finishes this after a crash).
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -203,23 +213,65 @@ func (e *Engine) RestoreSnapshot(r io.Reader) (uint64, error) {
 	return next.applied, nil
 }
 
-// readSnapshot reads a snapshot stream, writing every queue's messages into staged logs.
-func (e *Engine) readSnapshot(r io.Reader, staged *store) (*stateMachine, error) {
+// openSnapshot checks a snapshot stream's header and reads its first chunk, which must be
+// the state; it returns the reader positioned after it and the state's bytes.
+func openSnapshot(r io.Reader) (*chunkReader, []byte, error) {
 	br := bufio.NewReaderSize(r, 256<<10)
 	head := make([]byte, len(snapshotMagic)+2)
 	if _, err := io.ReadFull(br, head); err != nil || string(head[:len(snapshotMagic)]) != snapshotMagic {
-		return nil, fmt.Errorf("%w: bad header", ErrBadSnapshot)
+		return nil, nil, fmt.Errorf("%w: bad header", ErrBadSnapshot)
 	}
 	if v := binary.LittleEndian.Uint16(head[len(snapshotMagic):]); v != snapshotVersion {
-		return nil, fmt.Errorf("%w: unknown version %d", ErrBadSnapshot, v)
+		return nil, nil, fmt.Errorf("%w: unknown version %d", ErrBadSnapshot, v)
 	}
 	cr := &chunkReader{r: br}
 	kind, payload, err := cr.next()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if kind != 's' {
-		return nil, fmt.Errorf("%w: state chunk missing", ErrBadSnapshot)
+		return nil, nil, fmt.Errorf("%w: state chunk missing", ErrBadSnapshot)
+	}
+	return cr, payload, nil
+}
+
+// VerifySnapshot reads a snapshot stream to its end and checks its framing: the header,
+// every chunk's checksum and kind, the state chunk first, and the end chunk's count. A
+// receiver checks a stream before accepting it, so that one damaged on the way is refused
+// (and sent again) rather than found bad while installing, which stops the replica.
+// RestoreSnapshot checks the content itself again.
+func VerifySnapshot(r io.Reader) error {
+	cr, _, err := openSnapshot(r)
+	if err != nil {
+		return err
+	}
+	for {
+		kind, payload, err := cr.next()
+		if err != nil {
+			return err
+		}
+		switch kind {
+		case 'q', 'm':
+		case 'e':
+			d := decoder{b: payload}
+			if n := d.uvarint(); d.err != nil || n != cr.n-1 {
+				return fmt.Errorf("%w: stream incomplete", ErrBadSnapshot)
+			}
+			if _, err := cr.r.ReadByte(); err != io.EOF {
+				return fmt.Errorf("%w: bytes after the end chunk", ErrBadSnapshot)
+			}
+			return nil
+		default:
+			return fmt.Errorf("%w: unknown chunk kind %q", ErrBadSnapshot, kind)
+		}
+	}
+}
+
+// readSnapshot reads a snapshot stream, writing every queue's messages into staged logs.
+func (e *Engine) readSnapshot(r io.Reader, staged *store) (*stateMachine, error) {
+	cr, payload, err := openSnapshot(r)
+	if err != nil {
+		return nil, err
 	}
 	sm, err := decodeState(payload, e.limits, staged)
 	if err != nil {
@@ -314,6 +366,9 @@ func finishRestore(fs vfs.FS, dir string) error {
 			return err
 		}
 		if err := fs.SyncDir(dir); err != nil {
+			return err
+		}
+		if err := failpoint.Inject(failpoint.SnapshotSwitch); err != nil {
 			return err
 		}
 	}

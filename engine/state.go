@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/opencmq/opencmq/failpoint"
 	"github.com/opencmq/opencmq/index"
 )
 
@@ -333,6 +334,10 @@ func (sm *stateMachine) moveToDeadLetter(q *queue, seq uint64, now int64) (bool,
 	if _, err := sm.appendMessage(dlq, now, origin, body); err != nil {
 		return false, sm.storageFailed(err)
 	}
+	// A crash here loses nothing: the move is one journal (raft) entry, replayed whole.
+	if err := failpoint.Inject(failpoint.DeadLetterMove); err != nil {
+		return false, sm.storageFailed(err)
+	}
 	q.markDeleted(seq)
 	sm.reschedule(dlq)
 	sm.noteVisible(dlq, now)
@@ -446,6 +451,9 @@ func (sm *stateMachine) setQueueAttributes(q *queue, now int64, c *Command) resu
 func (sm *stateMachine) deleteQueue(q *queue) error {
 	if q.sources > 0 {
 		return ErrIsDeadLetterQueue
+	}
+	if err := failpoint.Inject(failpoint.QueueDelete); err != nil {
+		return sm.storageFailed(err)
 	}
 	sm.unbindDeadLetter(q)
 	delete(sm.namespaces[q.namespace], nameKey(q.name))
