@@ -3,7 +3,6 @@ package replication
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -15,6 +14,7 @@ import (
 // (ids are never reused: a node that was removed and comes back with its old id and old log
 // could vote twice). It is persisted in membersFile after every change, atomically.
 type membership struct {
+	fs      vfs.FS
 	mu      sync.Mutex
 	peers   map[uint64]string
 	removed map[uint64]bool
@@ -27,10 +27,14 @@ type membersOnDisk struct {
 	Removed []uint64 `json:"removed"`
 }
 
-func loadMembership(dir string) (*membership, error) {
-	m := &membership{peers: map[uint64]string{}, removed: map[uint64]bool{}}
-	b, err := os.ReadFile(filepath.Join(dir, membersFile))
-	if os.IsNotExist(err) {
+// loadMembership reads dir/members.json. A file that does not decode (0 bytes included:
+// it is always replaced atomically, so a crash cannot leave it empty) is refused with an
+// error naming it, never taken for "no members".
+func loadMembership(fsys vfs.FS, dir string) (*membership, error) {
+	m := &membership{fs: fsys, peers: map[uint64]string{}, removed: map[uint64]bool{}}
+	path := filepath.Join(dir, membersFile)
+	b, err := vfs.ReadFile(fsys, path)
+	if vfs.IsNotExist(err) {
 		return m, nil
 	}
 	if err != nil {
@@ -38,7 +42,7 @@ func loadMembership(dir string) (*membership, error) {
 	}
 	var d membersOnDisk
 	if err := json.Unmarshal(b, &d); err != nil {
-		return nil, fmt.Errorf("replication: %s: %w", membersFile, err)
+		return nil, fmt.Errorf("replication: corrupt membership file %s (%d bytes): %w", path, len(b), err)
 	}
 	for _, p := range d.Peers {
 		m.peers[p.ID] = p.Addr
@@ -105,5 +109,5 @@ func (m *membership) save(dir string) error {
 	if err != nil {
 		return err
 	}
-	return vfs.WriteFileAtomic(vfs.Default, dir, membersFile, b)
+	return vfs.WriteFileAtomic(m.fs, dir, membersFile, b)
 }

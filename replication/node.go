@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/opencmq/opencmq/engine"
+	"github.com/opencmq/opencmq/failpoint"
 	"github.com/opencmq/opencmq/replication/raftlog"
+	"github.com/opencmq/opencmq/segment/vfs"
 	"go.etcd.io/raft/v3"
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
@@ -51,6 +53,10 @@ type Config struct {
 	// NoSync skips fsyncs (tests only).
 	NoSync bool
 	Logger *slog.Logger
+	// FS carries the node's own files (membership, incoming snapshots, the raft log's
+	// state and commit hint files); default vfs.Default. It must name real files: the
+	// raft log's segments are written by tidwall/wal through package os (see raftlog).
+	FS vfs.FS
 }
 
 // Status is a node's view of the group.
@@ -157,14 +163,20 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+	if cfg.FS == nil {
+		cfg.FS = vfs.Default
+	}
+	if err := vfs.MkdirAllSync(cfg.FS, cfg.Dir); err != nil {
 		return nil, err
 	}
-	st, err := raftlog.Open(filepath.Join(cfg.Dir, "raft"), raftlog.Options{NoSync: cfg.NoSync, Logger: cfg.Logger})
+	if err := removeIncomingSnapshots(cfg.FS, cfg.Dir); err != nil {
+		return nil, err
+	}
+	st, err := raftlog.Open(filepath.Join(cfg.Dir, "raft"), raftlog.Options{NoSync: cfg.NoSync, Logger: cfg.Logger, FS: cfg.FS})
 	if err != nil {
 		return nil, err
 	}
-	members, err := loadMembership(cfg.Dir)
+	members, err := loadMembership(cfg.FS, cfg.Dir)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -264,6 +276,10 @@ func (n *Node) Stop() error {
 	n.appliedMu.Unlock()
 	return n.storage.Close()
 }
+
+// Err returns the storage error (raft log, engine or snapshot install) that stopped the
+// node, or nil while it runs normally. A stopped node neither votes nor leads nor applies.
+func (n *Node) Err() error { return n.fatal() }
 
 func (n *Node) fatal() error {
 	if p := n.failed.Load(); p != nil {
@@ -402,6 +418,9 @@ func (n *Node) proposeQueued() {
 // send, apply, Advance — the raft README's steps, with two overlaps it allows (see below)
 // when the Ready carries no snapshot.
 func (n *Node) handleReady(rd raft.Ready, reads *[]*readRequest) error {
+	if err := failpoint.Inject(failpoint.RaftBeforeSave); err != nil {
+		return err
+	}
 	overlap := raft.IsEmptySnap(rd.Snapshot)
 	if !overlap {
 		if err := n.persistSnapshot(rd.Snapshot); err != nil {
@@ -443,6 +462,9 @@ func (n *Node) handleReady(rd raft.Ready, reads *[]*readRequest) error {
 		if err := n.storage.Sync(); err != nil {
 			return err
 		}
+	}
+	if err := failpoint.Inject(failpoint.RaftAfterSave); err != nil {
+		return err
 	}
 	if !raft.IsEmptyHardState(rd.HardState) {
 		n.durableTerm, n.durableVote = rd.HardState.GetTerm(), rd.HardState.GetVote()
@@ -535,7 +557,9 @@ func (n *Node) applyEntries(ents []*raftpb.Entry) error {
 			}
 			batch = append(batch, engine.Entry{Index: e.GetIndex(), Data: data})
 		case raftpb.EntryConfChange:
-			n.eng.Apply(batch)
+			if err := n.eng.Apply(batch); err != nil {
+				return err
+			}
 			batch = batch[:0]
 			var cc raftpb.ConfChange
 			if err := proto.Unmarshal(e.GetData(), &cc); err != nil {
@@ -549,7 +573,9 @@ func (n *Node) applyEntries(ents []*raftpb.Entry) error {
 			batch = append(batch, engine.Entry{Index: e.GetIndex()})
 		}
 	}
-	n.eng.Apply(batch)
+	if err := n.eng.Apply(batch); err != nil {
+		return err
+	}
 	if len(ents) > 0 {
 		n.setApplied(ents[len(ents)-1].GetIndex())
 	}

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
+	"github.com/opencmq/opencmq/engine"
+	"github.com/opencmq/opencmq/failpoint"
 	"github.com/opencmq/opencmq/replication/raftlog"
+	"github.com/opencmq/opencmq/segment/vfs"
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
 )
@@ -74,29 +76,40 @@ func (n *Node) sendSnapshot(m *raftpb.Message) {
 	}()
 }
 
-// receiveSnapshot stores an incoming snapshot stream durably, then hands the MsgSnap to
-// raft; if raft accepts it, handleReady installs the file.
+// receiveSnapshot stores an incoming snapshot stream, then hands the MsgSnap to raft; if
+// raft accepts it, handleReady installs the file.
+//
+// The file need not survive a crash: the install copies it into the engine's durable
+// staging directory before raft records the snapshot, so after a crash before that raft
+// has not seen it and the leader sends it again. Leftovers are removed at start (New).
 func (n *Node) receiveSnapshot(m *raftpb.Message, stream io.Reader) error {
+	fsys := n.cfg.FS
 	dir := filepath.Join(n.cfg.Dir, incomingDir)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := fsys.MkdirAll(dir); err != nil {
 		return err
 	}
 	meta := m.GetSnapshot().GetMetadata()
 	name := filepath.Join(dir, fmt.Sprintf("%016x-%016x.snap", meta.GetTerm(), meta.GetIndex()))
-	f, err := os.Create(name)
+	if err := fsys.Remove(name); err != nil && !vfs.IsNotExist(err) {
+		return err
+	}
+	f, err := fsys.Create(name)
 	if err != nil {
 		return err
 	}
 	if _, err := io.Copy(f, stream); err != nil {
 		f.Close()
-		os.Remove(name)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
+		fsys.Remove(name)
 		return err
 	}
 	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := readSnapshotFile(fsys, name, engine.VerifySnapshot); err != nil {
+		fsys.Remove(name)
+		return fmt.Errorf("replication: snapshot stream from node %d refused: %w", m.GetFrom(), err)
+	}
+	if err := failpoint.InjectAt(failpoint.SnapshotReceived, name); err != nil {
 		return err
 	}
 	var info snapshotData
@@ -109,21 +122,47 @@ func (n *Node) receiveSnapshot(m *raftpb.Message, stream io.Reader) error {
 	return nil
 }
 
-// installSnapshot replaces the engine's state with a received stream.
+// installSnapshot replaces the engine's state with a received stream. A stream that fails
+// its checks is refused (the error names the file) and nothing is replaced; the node then
+// stops, as after any storage error, rather than serve from a state it could not install.
 func (n *Node) installSnapshot(file string) error {
 	if file == "" {
 		return fmt.Errorf("replication: snapshot without engine data")
 	}
-	f, err := os.Open(file)
+	var idx uint64
+	err := readSnapshotFile(n.cfg.FS, file, func(r io.Reader) (err error) {
+		idx, err = n.eng.RestoreSnapshot(r)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("replication: install snapshot %s: %w", file, err)
+	}
+	n.logger.Info("replication: installed snapshot", "engine_index", idx)
+	n.cfg.FS.Remove(file) // a leftover is removed at the next start
+	return nil
+}
+
+// readSnapshotFile hands the content of a stored snapshot stream to read.
+func readSnapshotFile(fsys vfs.FS, name string, read func(io.Reader) error) error {
+	f, err := fsys.Open(name)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	idx, err := n.eng.RestoreSnapshot(f)
+	size, err := f.Size()
 	if err != nil {
-		return fmt.Errorf("replication: install snapshot: %w", err)
+		return err
 	}
-	n.logger.Info("replication: installed snapshot", "engine_index", idx)
-	os.Remove(file)
+	return read(io.NewSectionReader(f, 0, size))
+}
+
+// removeIncomingSnapshots removes snapshot streams left by an earlier run: none of them
+// was installed (an install removes its file) and raft never recorded them, so they are
+// never the only copy of anything.
+func removeIncomingSnapshots(fsys vfs.FS, dir string) error {
+	err := fsys.RemoveAll(filepath.Join(dir, incomingDir))
+	if err != nil && !vfs.IsNotExist(err) {
+		return err
+	}
 	return nil
 }
