@@ -209,7 +209,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 
 func (e *Engine) recover() error {
 	fs := e.opts.FS
-	if err := vfs.MkdirAllSync(fs, e.dir); err != nil {
+	if err := vfs.MkdirAllSync(fs, e.dir, 0o750); err != nil {
 		return err
 	}
 	// A snapshot install interrupted by a crash: finish it if it was staged completely,

@@ -166,7 +166,7 @@ func New(cfg Config) (*Node, error) {
 	if cfg.FS == nil {
 		cfg.FS = vfs.Default
 	}
-	if err := vfs.MkdirAllSync(cfg.FS, cfg.Dir); err != nil {
+	if err := vfs.MkdirAllSync(cfg.FS, cfg.Dir, 0o750); err != nil {
 		return nil, err
 	}
 	if err := removeIncomingSnapshots(cfg.FS, cfg.Dir); err != nil {

@@ -12,9 +12,12 @@ import (
 	"syscall"
 
 	"github.com/opencmq/opencmq/httpapi"
+	"github.com/opencmq/opencmq/segment/vfs"
 )
 
-// Data directory layout (see docs/USAGE-draft.md):
+// Data directory layout (see docs/USAGE-draft.md). Every file is written through the vfs
+// package except LOCK, which exists for its flock (a lock on a real descriptor, released
+// by the kernel when the process dies) and holds nothing that must survive a crash:
 //
 //	<data>/LOCK           exclusive flock held by the running cmqd; holds its pid
 //	<data>/accounts.json  the generated account (mode 0600), unless --accounts is given
@@ -116,38 +119,10 @@ func newAccount() (httpapi.Account, error) {
 }
 
 // writeFileAtomic writes data to path so that path holds either its old content or all of
-// data, even across a crash: temp file, fsync, rename, fsync of the directory.
+// data, even across a crash (vfs.WriteFileAtomicMode: temp file created with perm, fsync,
+// rename, fsync of the directory).
 func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return vfs.WriteFileAtomicMode(vfs.Default, filepath.Dir(path), filepath.Base(path), data, perm)
 }
 
 // accountSource says where the accounts came from.

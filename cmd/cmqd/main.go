@@ -33,6 +33,7 @@ import (
 	"github.com/opencmq/opencmq/engine"
 	"github.com/opencmq/opencmq/httpapi"
 	"github.com/opencmq/opencmq/replication"
+	"github.com/opencmq/opencmq/segment/vfs"
 )
 
 // version is the cmqd version; set with -ldflags "-X main.version=…".
@@ -266,7 +267,7 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 
 	// 1. The data directory, locked against a second cmqd.
 	dataDir := filepath.Clean(cfg.dataDir)
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+	if err := vfs.MkdirAllSync(vfs.Default, dataDir, 0o750); err != nil {
 		return fail("cannot create the data directory", err)
 	}
 	lock, err := lockDataDir(dataDir)

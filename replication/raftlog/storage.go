@@ -163,7 +163,7 @@ func Open(dir string, opts Options) (*Storage, error) {
 }
 
 func (s *Storage) open() error {
-	if err := vfs.MkdirAllSync(s.fsys, s.dir); err != nil {
+	if err := vfs.MkdirAllSync(s.fsys, s.dir, 0o750); err != nil {
 		return err
 	}
 	st, err := s.recoverDir()

@@ -73,10 +73,11 @@ func ReadFile(fsys FS, name string) ([]byte, error) {
 	return b, nil
 }
 
-// MkdirAllSync creates dir and any missing parents like FS.MkdirAll, and makes every
-// directory it created durable: it syncs the parent of each, top down. An existing dir
-// costs one Stat.
-func MkdirAllSync(fsys FS, dir string) error {
+// MkdirAllSync creates dir and any missing parents like FS.MkdirAll, with permission bits
+// perm on a file system that has them (it implements MkdirAllMode(dir, perm)), and makes
+// every directory it created durable: it syncs the parent of each, top down. An existing
+// dir costs one Stat.
+func MkdirAllSync(fsys FS, dir string, perm fs.FileMode) error {
 	dir = filepath.Clean(dir)
 	var missing []string
 	for d := dir; ; d = filepath.Dir(d) {
@@ -93,7 +94,15 @@ func MkdirAllSync(fsys FS, dir string) error {
 	if len(missing) == 0 {
 		return nil
 	}
-	if err := fsys.MkdirAll(dir); err != nil {
+	var err error
+	if m, ok := fsys.(interface {
+		MkdirAllMode(dir string, perm fs.FileMode) error
+	}); ok {
+		err = m.MkdirAllMode(dir, perm)
+	} else {
+		err = fsys.MkdirAll(dir)
+	}
+	if err != nil {
 		return err
 	}
 	for i := len(missing) - 1; i >= 0; i-- {

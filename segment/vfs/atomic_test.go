@@ -54,7 +54,7 @@ func TestWriteFileAtomicSurvivesCrashes(t *testing.T) {
 
 func TestMkdirAllSyncMakesEveryLevelDurable(t *testing.T) {
 	fs := NewMem()
-	if err := MkdirAllSync(fs, "/a/b/c"); err != nil {
+	if err := MkdirAllSync(fs, "/a/b/c", 0o750); err != nil {
 		t.Fatal(err)
 	}
 	for seed := uint64(0); seed < 20; seed++ {
@@ -63,7 +63,7 @@ func TestMkdirAllSyncMakesEveryLevelDurable(t *testing.T) {
 			t.Fatalf("seed %d: /a/b/c after a crash: %v", seed, err)
 		}
 	}
-	if err := MkdirAllSync(fs, "/a/b/c"); err != nil { // exists: nothing to do
+	if err := MkdirAllSync(fs, "/a/b/c", 0o750); err != nil { // exists: nothing to do
 		t.Fatal(err)
 	}
 	if err := fs.MkdirAll("/f"); err != nil {
@@ -72,7 +72,7 @@ func TestMkdirAllSyncMakesEveryLevelDurable(t *testing.T) {
 	if _, err := fs.Create("/f/file"); err != nil {
 		t.Fatal(err)
 	}
-	if err := MkdirAllSync(fs, "/f/file/x"); err == nil {
+	if err := MkdirAllSync(fs, "/f/file/x", 0o750); err == nil {
 		t.Fatal("MkdirAllSync under a file succeeded")
 	}
 }

@@ -53,6 +53,9 @@ func (osFS) RemoveAll(name string) error          { return os.RemoveAll(name) }
 func (osFS) Rename(oldname, newname string) error { return os.Rename(oldname, newname) }
 func (osFS) MkdirAll(dir string) error            { return os.MkdirAll(dir, 0o755) }
 
+// MkdirAllMode is MkdirAll with permission bits perm (before the umask); see MkdirAllSync.
+func (osFS) MkdirAllMode(dir string, perm os.FileMode) error { return os.MkdirAll(dir, perm) }
+
 func (osFS) List(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
