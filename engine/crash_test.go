@@ -1,16 +1,20 @@
 package engine
 
 // Crash consistency of the whole engine. A random workload runs against the harness
-// (in-memory file system, fake clock, manual ticks); the test keeps, from the API's answers
-// alone, what the engine must hold: every acknowledged send (id, body, enqueue time) and
-// every acknowledged delete. After a simulated power loss (MemFS.CrashClone) and recovery it
-// checks that
+// (in-memory file system, fake clock, manual ticks): single and batch sends, delayed sends,
+// receives, deletes, visibility changes, rewinds, dead-letter moves (leases that run out
+// on a queue with a dead-letter policy), queue deletes and creates, ticks, clean restarts.
+// The test keeps, from the API's answers alone, what the engine must hold: every
+// acknowledged send (id, body, enqueue time) and every acknowledged delete. After a
+// simulated power loss (MemFS.CrashClone) and recovery it checks that
 //
 //  1. every acknowledged message that was not acknowledged deleted and is not past its
-//     retention is still there (the queue is drained: the clock moves past every lease and
-//     delay, everything is received and compared by id);
-//  2. no acknowledged delete is undone (the workload never rewinds), and no message of a
-//     deleted queue comes back in a queue of the same name;
+//     retention is still there (the queues are drained: the clock moves past every lease
+//     and delay, everything is received and compared by id); a message sent to q1 counts
+//     as there if it is in q1 or in its dead-letter queue, and it is never in both;
+//  2. no acknowledged delete is undone, except by an acknowledged RewindQueue that covers
+//     the message (after which it may come back), and no message of a deleted queue comes
+//     back in a queue of the same name;
 //  3. nothing is invented: every message received was acknowledged (or was being sent
 //     when the disk state was captured);
 //  4. bodies are byte-identical;
@@ -23,8 +27,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -33,35 +40,67 @@ import (
 	"github.com/opencmq/opencmq/segment/vfs"
 )
 
-var crashQueueNames = []string{"q1", "q2"}
+// The workload's queues, in creation order. q1 moves its dead letters to dlq, which is never
+// deleted; q2 has rewind on and is deleted and created again. The model keeps one group
+// per queue that is sent to: group q1 is q1 and dlq together.
+const dlqName = "dlq"
+
+var (
+	crashQueueNames = []string{dlqName, "q1", "q2"}
+	crashGroups     = []string{"q1", "q2"}
+)
+
+// groupOf names the model group a queue belongs to.
+func groupOf(name string) string {
+	if name == dlqName {
+		return "q1"
+	}
+	return name
+}
+
+// groupMembers lists the queues of a group, the source before its dead-letter queue (a
+// drain of the source may move messages into the dead-letter queue, never back).
+func groupMembers(group string) []string {
+	if group == "q1" {
+		return []string{"q1", dlqName}
+	}
+	return []string{group}
+}
 
 type crashMsg struct {
 	body    []byte
 	enqueue int64
 }
 
-// crashQueue is what a queue must hold: acknowledged sends not acknowledged deleted.
+// crashQueue is what a group must hold (msgs: acknowledged sends not acknowledged deleted)
+// and may hold (maybe: deleted, then covered by an acknowledged rewind).
 type crashQueue struct {
 	retention int64 // seconds
+	rewind    int64 // rewindSeconds
 	msgs      map[string]crashMsg
+	maybe     map[string]crashMsg
+	deleted   map[string]crashMsg // acknowledged deleted: what a rewind may bring back
+}
+
+func newCrashQueue(a QueueAttributes) *crashQueue {
+	return &crashQueue{retention: a.MsgRetentionSeconds, rewind: a.RewindSeconds,
+		msgs: map[string]crashMsg{}, maybe: map[string]crashMsg{}, deleted: map[string]crashMsg{}}
 }
 
 func (q *crashQueue) clone() *crashQueue {
-	c := &crashQueue{retention: q.retention, msgs: make(map[string]crashMsg, len(q.msgs))}
-	for id, m := range q.msgs {
-		c.msgs[id] = m
-	}
-	return c
+	return &crashQueue{retention: q.retention, rewind: q.rewind,
+		msgs: maps.Clone(q.msgs), maybe: maps.Clone(q.maybe), deleted: maps.Clone(q.deleted)}
 }
 
 // crashOp is a call in progress: a disk state captured during it may or may not hold its
 // effect.
 type crashOp struct {
 	desc    string
-	queue   string
+	queue   string              // its group
 	queueOp bool                // CreateQueue or DeleteQueue: the queue may or may not exist
 	sent    map[string]crashMsg // filled in when the call returns
 	deleted []string
+	rewound map[string]crashMsg // RewindQueue: deleted messages it may bring back
 }
 
 // crashCapture is a disk state captured at a moment of interest, with what it must hold.
@@ -98,7 +137,7 @@ type crashRun struct {
 	counts   map[string]int // captures per reason
 
 	handles []crashHandle
-	deleted map[string]bool // every id ever acknowledged deleted (or gone with its queue)
+	deleted map[string]bool // ids acknowledged deleted (or gone with their queue), not rewound
 	bodyN   int
 	stats   map[string]int
 }
@@ -156,20 +195,34 @@ func (cr *crashRun) end(apply func()) {
 	cr.mu.Unlock()
 }
 
+// createQueue creates a queue of the workload; the dead-letter queue only exists beside
+// q1, which creates its group.
 func (cr *crashRun) createQueue(name string) {
 	a := DefaultQueueAttributes()
 	a.MaxMsgHeapNum = 1_000_000
 	a.VisibilityTimeout = int64(1 + cr.r.IntN(5))
-	if cr.shortRetention {
+	if cr.shortRetention && name != dlqName {
+		// The dead-letter queue keeps the default retention: a moved message is enqueued
+		// anew, at a time the model does not know.
 		a.MsgRetentionSeconds = int64(60 + cr.r.IntN(60))
 	}
-	cr.logf("CreateQueue %s vis=%d retention=%d", name, a.VisibilityTimeout, a.MsgRetentionSeconds)
-	cr.begin(&crashOp{desc: "CreateQueue " + name, queue: name, queueOp: true})
+	switch name {
+	case "q1":
+		a.DeadLetter = &DeadLetterPolicy{Queue: dlqName, Policy: 0, MaxReceiveCount: int64(1 + cr.r.IntN(3))}
+	case "q2":
+		a.RewindSeconds = min(a.MsgRetentionSeconds, int64(60+cr.r.IntN(600)))
+	}
+	cr.logf("CreateQueue %s vis=%d retention=%d rewind=%d deadLetter=%v", name, a.VisibilityTimeout, a.MsgRetentionSeconds, a.RewindSeconds, a.DeadLetter)
+	cr.begin(&crashOp{desc: "CreateQueue " + name, queue: groupOf(name), queueOp: name != dlqName})
 	_, err := cr.h.e.CreateQueue(cr.h.ctx, "ns", name, a)
 	if err != nil {
 		cr.failf("CreateQueue %s: %v", name, err)
 	}
-	cr.end(func() { cr.queues[name] = &crashQueue{retention: a.MsgRetentionSeconds, msgs: map[string]crashMsg{}} })
+	cr.end(func() {
+		if name != dlqName {
+			cr.queues[name] = newCrashQueue(a)
+		}
+	})
 }
 
 func (cr *crashRun) deleteQueue(name string) {
@@ -179,11 +232,49 @@ func (cr *crashRun) deleteQueue(name string) {
 		cr.failf("DeleteQueue %s: %v", name, err)
 	}
 	cr.end(func() {
-		for id := range cr.queues[name].msgs {
-			cr.deleted[id] = true
+		q := cr.queues[name]
+		for _, set := range []map[string]crashMsg{q.msgs, q.maybe, q.deleted} {
+			for id := range set {
+				cr.deleted[id] = true
+			}
 		}
 		delete(cr.queues, name)
 	})
+}
+
+// rewind rewinds q2 to a random second of its window. Deleted messages enqueued at or after
+// it may come back (those still stored must, but which are stored depends on the window's
+// trimming, which the model does not follow).
+func (cr *crashRun) rewind() {
+	q := cr.queues["q2"]
+	if q == nil {
+		return
+	}
+	nowSec := cr.h.clock.Now().Unix()
+	to := nowSec - int64(cr.r.IntN(int(min(q.rewind, 90))+1))
+	op := &crashOp{desc: "Rewind q2", queue: "q2", rewound: map[string]crashMsg{}}
+	for id, m := range q.deleted {
+		if m.enqueue >= to*1000 {
+			op.rewound[id] = m
+		}
+	}
+	cr.begin(op)
+	err := cr.h.e.RewindQueue(cr.h.ctx, "ns", "q2", to)
+	cr.logf("Rewind q2 to %d (now %d) -> %v; %d deleted messages may come back", to, nowSec, err, len(op.rewound))
+	cr.end(func() {
+		if err != nil {
+			return
+		}
+		for id, m := range op.rewound {
+			q.maybe[id] = m
+			delete(q.deleted, id)
+			delete(cr.deleted, id)
+		}
+	})
+	if err != nil {
+		cr.failf("Rewind q2: %v", err)
+	}
+	cr.stats["acknowledged rewinds"]++
 }
 
 func (cr *crashRun) randBody() []byte {
@@ -210,7 +301,7 @@ func (cr *crashRun) send(name string) {
 	if cr.r.IntN(5) == 0 {
 		delay = int64(1 + cr.r.IntN(3))
 	}
-	op := &crashOp{desc: "Send " + name, queue: name, sent: map[string]crashMsg{}}
+	op := &crashOp{desc: "Send " + name, queue: groupOf(name), sent: map[string]crashMsg{}}
 	cr.begin(op)
 	now := cr.h.clock.Now().UnixMilli()
 	ids, err := cr.h.e.BatchSendMessage(cr.h.ctx, "ns", name, bodies, delay)
@@ -232,7 +323,7 @@ func (cr *crashRun) send(name string) {
 }
 
 func (cr *crashRun) receive(name string) {
-	cr.begin(&crashOp{desc: "Receive " + name, queue: name})
+	cr.begin(&crashOp{desc: "Receive " + name, queue: groupOf(name)})
 	msgs, err := cr.h.e.ReceiveMessage(cr.h.ctx, "ns", name, 1+cr.r.IntN(8), 0)
 	cr.end(nil)
 	if err != nil && !errors.Is(err, ErrNoMessage) {
@@ -252,10 +343,13 @@ func (cr *crashRun) receive(name string) {
 func (cr *crashRun) checkReceived(name string, msgs []Message, pending *crashOp) {
 	cr.t.Helper()
 	cr.mu.Lock()
-	q := cr.queues[name]
+	q := cr.queues[groupOf(name)]
 	cr.mu.Unlock()
 	for _, m := range msgs {
 		want, ok := q.msgs[m.ID]
+		if !ok {
+			want, ok = q.maybe[m.ID]
+		}
 		if !ok && pending != nil {
 			want, ok = pending.sent[m.ID]
 		}
@@ -282,7 +376,8 @@ func (cr *crashRun) deleteMessages() {
 		strs[i] = hs[i].s
 	}
 	name := hs[0].queue
-	op := &crashOp{desc: "Delete " + name, queue: name}
+	group := groupOf(name)
+	op := &crashOp{desc: "Delete " + name, queue: group}
 	cr.begin(op)
 	errs, err := cr.h.e.BatchDeleteMessage(cr.h.ctx, "ns", name, strs)
 	cr.logf("Delete %s %d handles -> %v %v", name, n, errs, err)
@@ -295,14 +390,22 @@ func (cr *crashRun) deleteMessages() {
 	}
 	var unknown string
 	cr.end(func() {
+		q := cr.queues[group]
 		for i, e := range errs {
 			if e != nil || hs[i].queue != name {
 				continue
 			}
-			if _, ok := cr.queues[name].msgs[hs[i].id]; !ok {
-				unknown = hs[i].id
+			id := hs[i].id
+			m, ok := q.msgs[id]
+			if !ok {
+				m, ok = q.maybe[id]
 			}
-			delete(cr.queues[name].msgs, hs[i].id)
+			if !ok {
+				unknown = id
+			}
+			delete(q.msgs, id)
+			delete(q.maybe, id)
+			q.deleted[id] = m
 			op.deleted = append(op.deleted, hs[i].id)
 			cr.deleted[hs[i].id] = true
 			cr.stats["acknowledged deletes"]++
@@ -327,7 +430,7 @@ func (cr *crashRun) changeVisibility() {
 // step runs one random operation of the workload.
 func (cr *crashRun) step() {
 	r, h := cr.r, cr.h
-	name := crashQueueNames[r.IntN(len(crashQueueNames))]
+	name := crashGroups[r.IntN(len(crashGroups))]
 	exists := cr.queues[name] != nil
 	switch k := r.IntN(200); {
 	case k < 60:
@@ -335,6 +438,9 @@ func (cr *crashRun) step() {
 			cr.send(name)
 		}
 	case k < 105:
+		if name == "q1" && r.IntN(3) == 0 {
+			name = dlqName
+		}
 		if exists {
 			cr.receive(name)
 		}
@@ -342,13 +448,15 @@ func (cr *crashRun) step() {
 		cr.deleteMessages()
 	case k < 150:
 		cr.changeVisibility()
-	case k < 175:
+	case k < 172:
 		ms := int64(r.IntN(3000))
 		if cr.shortRetention && r.IntN(15) == 0 {
 			ms = int64(20_000 + r.IntN(60_000))
 		}
 		cr.logf("clock +%d ms", ms)
 		h.clock.Advance(time.Duration(ms) * time.Millisecond)
+	case k < 175:
+		cr.rewind()
 	case k < 183:
 		cr.logf("Tick")
 		cr.begin(&crashOp{desc: "Tick"})
@@ -419,71 +527,94 @@ func (cr *crashRun) verify(e *Engine, clock *fakeClock, queues map[string]*crash
 	clock.Advance(6 * time.Second) // past every lease (<= 5 s) and delay (<= 3 s)
 	now := clock.Now().UnixMilli()
 	out := map[string][]Message{}
-	for _, name := range crashQueueNames {
-		if pending != nil && pending.queueOp && pending.queue == name {
+	type delivery struct {
+		body []byte
+		from string
+	}
+	for _, group := range crashGroups {
+		if pending != nil && pending.queueOp && pending.queue == group {
 			continue // the queue may or may not exist
 		}
-		_, err := e.GetQueueAttributes(cr.h.ctx, "ns", name)
-		q := queues[name]
-		if q == nil {
-			if !errors.Is(err, ErrQueueNotExist) {
+		q := queues[group]
+		for _, name := range groupMembers(group) {
+			_, err := e.GetQueueAttributes(cr.h.ctx, "ns", name)
+			switch {
+			case q == nil && !errors.Is(err, ErrQueueNotExist):
 				cr.failf("after recovery: queue %s was acknowledged deleted, GetQueueAttributes says %v", name, err)
+			case q != nil && err != nil:
+				cr.failf("after recovery: queue %s: %v", name, err)
 			}
+		}
+		if q == nil {
 			continue
 		}
-		if err != nil {
-			cr.failf("after recovery: queue %s: %v", name, err)
-		}
-		got := map[string][]byte{}
-		for {
-			msgs, err := e.ReceiveMessage(cr.h.ctx, "ns", name, 16, 0)
-			if errors.Is(err, ErrNoMessage) {
-				break
-			}
-			if err != nil {
-				cr.failf("after recovery: receive from %s: %v", name, err)
-			}
-			for _, m := range msgs {
-				if _, dup := got[m.ID]; dup {
-					cr.failf("after recovery: %s delivered %s twice in one drain", name, m.ID)
+		got := map[string]delivery{}
+		for _, name := range groupMembers(group) {
+			for {
+				msgs, err := e.ReceiveMessage(cr.h.ctx, "ns", name, 16, 0)
+				if errors.Is(err, ErrNoMessage) {
+					break
 				}
-				got[m.ID] = m.Body
+				if err != nil {
+					cr.failf("after recovery: receive from %s: %v", name, err)
+				}
+				for _, m := range msgs {
+					if d, dup := got[m.ID]; dup {
+						cr.failf("after recovery: %s delivered twice in one drain (from %s and %s)", m.ID, d.from, name)
+					}
+					got[m.ID] = delivery{m.Body, name}
+				}
+				out[name] = append(out[name], msgs...)
 			}
-			out[name] = append(out[name], msgs...)
+		}
+		inPending := func(id string) (crashMsg, bool) {
+			if pending == nil || pending.queue != group {
+				return crashMsg{}, false
+			}
+			if m, ok := pending.sent[id]; ok {
+				return m, true
+			}
+			m, ok := pending.rewound[id]
+			return m, ok
 		}
 		maybeDeleted := func(id string) bool {
-			return pending != nil && pending.queue == name && slices.Contains(pending.deleted, id)
+			return pending != nil && pending.queue == group && slices.Contains(pending.deleted, id)
 		}
+		// A message past its retention is gone from its queue, unless it was moved to the
+		// dead-letter queue before, where it was enqueued anew.
+		expired := func(m crashMsg) bool { return now >= m.enqueue+q.retention*1000 }
 		for id, m := range q.msgs {
-			expired := now >= m.enqueue+q.retention*1000
-			b, ok := got[id]
+			d, ok := got[id]
 			switch {
-			case expired && ok:
-				cr.failf("after recovery: %s delivered %s, which is past its retention", name, id)
-			case expired || (!ok && maybeDeleted(id)):
+			case expired(m) && ok && d.from != dlqName:
+				cr.failf("after recovery: %s delivered %s, which is past its retention", d.from, id)
+			case expired(m) || (!ok && maybeDeleted(id)):
 			case !ok:
-				cr.failf("after recovery: %s lost acknowledged message %s (%.20q; %d messages expected, %d received)", name, id, m.body, len(q.msgs), len(got))
-			case !bytes.Equal(b, m.body):
-				cr.failf("after recovery: %s message %s body %.40q, sent %.40q", name, id, b, m.body)
+				cr.failf("after recovery: %s lost acknowledged message %s (%.20q; %d messages expected, %d received)", group, id, m.body, len(q.msgs), len(got))
 			}
 			cr.stats["messages checked after recovery"]++
 		}
-		for id, b := range got {
-			if _, ok := q.msgs[id]; ok {
-				continue
+		for id, d := range got {
+			m, ok := q.msgs[id]
+			if !ok {
+				m, ok = q.maybe[id]
 			}
-			if pending != nil && pending.queue == name {
-				if m, ok := pending.sent[id]; ok {
-					if !bytes.Equal(b, m.body) {
-						cr.failf("after recovery: %s message %s body %.40q, sent %.40q", name, id, b, m.body)
-					}
-					continue
-				}
+			if !ok {
+				m, ok = inPending(id)
 			}
-			if cr.deleted[id] {
-				cr.failf("after recovery: %s message %s was acknowledged deleted and came back", name, id)
+			switch {
+			case !ok && cr.deleted[id]:
+				cr.failf("after recovery: %s message %s was acknowledged deleted and came back", d.from, id)
+			case !ok:
+				cr.failf("after recovery: %s message %s (%.20q) was never acknowledged", d.from, id, d.body)
+			case !bytes.Equal(d.body, m.body):
+				cr.failf("after recovery: %s message %s body %.40q, sent %.40q", d.from, id, d.body, m.body)
+			case expired(m) && d.from != dlqName:
+				cr.failf("after recovery: %s delivered %s, which is past its retention", d.from, id)
 			}
-			cr.failf("after recovery: %s message %s (%.20q) was never acknowledged", name, id, b)
+			if d.from == dlqName {
+				cr.stats["messages found in the dead-letter queue after recovery"]++
+			}
 		}
 	}
 	return out
@@ -492,12 +623,10 @@ func (cr *crashRun) verify(e *Engine, clock *fakeClock, queues map[string]*crash
 // TestCrashKeepsAcknowledgedState crashes the engine at random points between calls, several
 // times per seed, and checks what recovery rebuilds.
 func TestCrashKeepsAcknowledgedState(t *testing.T) {
-	seeds, ops := 40, 300
-	if testing.Short() {
-		seeds = 10
-	}
+	first, last := crashSeeds(t, 40, 10)
+	ops := 300
 	stats := map[string]int{}
-	for seed := uint64(1); seed <= uint64(seeds); seed++ {
+	for seed := first; seed <= last; seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			cr := newCrashRun(t, seed, stats)
 			cr.crashes = true
@@ -508,6 +637,31 @@ func TestCrashKeepsAcknowledgedState(t *testing.T) {
 		})
 	}
 	logStats(t, stats)
+}
+
+// crashSeeds returns the seeds a crash test runs: n of them (short in -short mode) from 1,
+// or as the environment says for a long run: CMQ_CRASH_SEEDS=count, and optionally
+// CMQ_CRASH_FIRST_SEED=first (to run further seeds, or one that failed).
+func crashSeeds(t *testing.T, n, short int) (first, last uint64) {
+	if testing.Short() {
+		n = short
+	}
+	first = 1
+	if v := os.Getenv("CMQ_CRASH_FIRST_SEED"); v != "" {
+		x, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			t.Fatalf("CMQ_CRASH_FIRST_SEED=%q: %v", v, err)
+		}
+		first = x
+	}
+	if v := os.Getenv("CMQ_CRASH_SEEDS"); v != "" {
+		x, err := strconv.Atoi(v)
+		if err != nil || x < 1 {
+			t.Fatalf("CMQ_CRASH_SEEDS=%q: want a count >= 1", v)
+		}
+		n = x
+	}
+	return first, first + uint64(n) - 1
 }
 
 func logStats(t *testing.T, stats map[string]int) {
@@ -556,12 +710,10 @@ func captureReason(op vfs.Op, path string) string {
 // an InjectError hook that takes a CrashClone just before the operation, then recovers each
 // captured disk and checks it holds what was acknowledged at that moment.
 func TestCrashDuringCheckpointAndQueueDelete(t *testing.T) {
-	seeds, ops := 20, 300
-	if testing.Short() {
-		seeds = 6
-	}
+	first, last := crashSeeds(t, 20, 6)
+	ops := 300
 	stats := map[string]int{}
-	for seed := uint64(1); seed <= uint64(seeds); seed++ {
+	for seed := first; seed <= last; seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			cr := newCrashRun(t, 1000+seed, stats)
 			mem := cr.h.fs.(*vfs.MemFS)
