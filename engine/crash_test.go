@@ -34,6 +34,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,9 +99,10 @@ type crashOp struct {
 	desc    string
 	queue   string              // its group
 	queueOp bool                // CreateQueue or DeleteQueue: the queue may or may not exist
-	sent    map[string]crashMsg // filled in when the call returns
-	deleted []string
-	rewound map[string]crashMsg // RewindQueue: deleted messages it may bring back
+	sent      map[string]crashMsg // filled in when the call returns
+	attempted [][]byte            // Send: the bodies, which may be there if the call failed
+	deleted   []string            // Delete: the ids it may delete
+	rewound   map[string]crashMsg // RewindQueue: deleted messages it may bring back
 }
 
 // crashCapture is a disk state captured at a moment of interest, with what it must hold.
@@ -129,6 +131,13 @@ type crashRun struct {
 
 	shortRetention bool
 	crashes        bool // the workload crashes the engine (TestCrashKeepsAcknowledgedState)
+	noReopen       bool // no clean restarts (a failpoint may fail the engine at any moment)
+
+	// injected is set when a failpoint failed the engine on purpose: a call failing after
+	// that has an unknown outcome (failedOp), and the workload stops.
+	injected atomic.Bool
+	failedOp *crashOp
+	stopped  bool
 
 	mu       sync.Mutex // guards queues, pending and captures: capture hooks run on engine goroutines
 	queues   map[string]*crashQueue
@@ -179,6 +188,17 @@ func (cr *crashRun) failf(format string, args ...any) {
 	cr.t.Fatalf("seed %d, op %d: %s\noperations:\n%s", cr.seed, cr.op, fmt.Sprintf(format, args...), strings.Join(log, "\n"))
 }
 
+// callFailed reports a call that failed: a test failure, unless a failpoint failed the
+// engine on purpose; then the call's outcome is unknown and the workload stops.
+func (cr *crashRun) callFailed(op *crashOp, err error) {
+	cr.t.Helper()
+	cr.logf("%s -> %v", op.desc, err)
+	if !cr.injected.Load() {
+		cr.failf("%s: %v", op.desc, err)
+	}
+	cr.failedOp, cr.stopped = op, true
+}
+
 // begin marks a call as in progress; end records its acknowledged effect.
 func (cr *crashRun) begin(op *crashOp) {
 	cr.mu.Lock()
@@ -213,10 +233,12 @@ func (cr *crashRun) createQueue(name string) {
 		a.RewindSeconds = min(a.MsgRetentionSeconds, int64(60+cr.r.IntN(600)))
 	}
 	cr.logf("CreateQueue %s vis=%d retention=%d rewind=%d deadLetter=%v", name, a.VisibilityTimeout, a.MsgRetentionSeconds, a.RewindSeconds, a.DeadLetter)
-	cr.begin(&crashOp{desc: "CreateQueue " + name, queue: groupOf(name), queueOp: name != dlqName})
-	_, err := cr.h.e.CreateQueue(cr.h.ctx, "ns", name, a)
-	if err != nil {
-		cr.failf("CreateQueue %s: %v", name, err)
+	op := &crashOp{desc: "CreateQueue " + name, queue: groupOf(name), queueOp: name != dlqName}
+	cr.begin(op)
+	if _, err := cr.h.e.CreateQueue(cr.h.ctx, "ns", name, a); err != nil {
+		cr.end(nil)
+		cr.callFailed(op, err)
+		return
 	}
 	cr.end(func() {
 		if name != dlqName {
@@ -227,9 +249,12 @@ func (cr *crashRun) createQueue(name string) {
 
 func (cr *crashRun) deleteQueue(name string) {
 	cr.logf("DeleteQueue %s", name)
-	cr.begin(&crashOp{desc: "DeleteQueue " + name, queue: name, queueOp: true})
+	op := &crashOp{desc: "DeleteQueue " + name, queue: name, queueOp: true}
+	cr.begin(op)
 	if err := cr.h.e.DeleteQueue(cr.h.ctx, "ns", name); err != nil {
-		cr.failf("DeleteQueue %s: %v", name, err)
+		cr.end(nil)
+		cr.callFailed(op, err)
+		return
 	}
 	cr.end(func() {
 		q := cr.queues[name]
@@ -272,7 +297,8 @@ func (cr *crashRun) rewind() {
 		}
 	})
 	if err != nil {
-		cr.failf("Rewind q2: %v", err)
+		cr.callFailed(op, err)
+		return
 	}
 	cr.stats["acknowledged rewinds"]++
 }
@@ -301,7 +327,7 @@ func (cr *crashRun) send(name string) {
 	if cr.r.IntN(5) == 0 {
 		delay = int64(1 + cr.r.IntN(3))
 	}
-	op := &crashOp{desc: "Send " + name, queue: groupOf(name), sent: map[string]crashMsg{}}
+	op := &crashOp{desc: "Send " + name, queue: groupOf(name), sent: map[string]crashMsg{}, attempted: bodies}
 	cr.begin(op)
 	now := cr.h.clock.Now().UnixMilli()
 	ids, err := cr.h.e.BatchSendMessage(cr.h.ctx, "ns", name, bodies, delay)
@@ -317,17 +343,20 @@ func (cr *crashRun) send(name string) {
 		}
 	})
 	if err != nil {
-		cr.failf("Send to %s: %v", name, err)
+		cr.callFailed(op, err)
+		return
 	}
 	cr.stats["acknowledged sends"] += n
 }
 
 func (cr *crashRun) receive(name string) {
-	cr.begin(&crashOp{desc: "Receive " + name, queue: groupOf(name)})
+	op := &crashOp{desc: "Receive " + name, queue: groupOf(name)}
+	cr.begin(op)
 	msgs, err := cr.h.e.ReceiveMessage(cr.h.ctx, "ns", name, 1+cr.r.IntN(8), 0)
 	cr.end(nil)
 	if err != nil && !errors.Is(err, ErrNoMessage) {
-		cr.failf("Receive from %s: %v", name, err)
+		cr.callFailed(op, err)
+		return
 	}
 	cr.logf("Receive %s -> %d", name, len(msgs))
 	cr.checkReceived(name, msgs, nil)
@@ -377,7 +406,11 @@ func (cr *crashRun) deleteMessages() {
 	}
 	name := hs[0].queue
 	group := groupOf(name)
+	// Until the call returns, any of the messages may be deleted or not.
 	op := &crashOp{desc: "Delete " + name, queue: group}
+	for _, hd := range hs {
+		op.deleted = append(op.deleted, hd.id)
+	}
 	cr.begin(op)
 	errs, err := cr.h.e.BatchDeleteMessage(cr.h.ctx, "ns", name, strs)
 	cr.logf("Delete %s %d handles -> %v %v", name, n, errs, err)
@@ -386,7 +419,9 @@ func (cr *crashRun) deleteMessages() {
 		return
 	}
 	if err != nil {
-		cr.failf("Delete on %s: %v", name, err)
+		cr.end(nil)
+		cr.callFailed(op, err)
+		return
 	}
 	var unknown string
 	cr.end(func() {
@@ -406,7 +441,6 @@ func (cr *crashRun) deleteMessages() {
 			delete(q.msgs, id)
 			delete(q.maybe, id)
 			q.deleted[id] = m
-			op.deleted = append(op.deleted, hs[i].id)
 			cr.deleted[hs[i].id] = true
 			cr.stats["acknowledged deletes"]++
 		}
@@ -459,13 +493,17 @@ func (cr *crashRun) step() {
 		cr.rewind()
 	case k < 183:
 		cr.logf("Tick")
-		cr.begin(&crashOp{desc: "Tick"})
+		op := &crashOp{desc: "Tick"}
+		cr.begin(op)
 		err := h.e.Tick(h.ctx)
 		cr.end(nil)
 		if err != nil {
-			cr.failf("Tick: %v", err)
+			cr.callFailed(op, err)
 		}
 	case k < 187:
+		if cr.noReopen {
+			return
+		}
 		cr.logf("reopen")
 		h.reopen() // Close writes a checkpoint: captures may happen in it
 	case k < 193:
@@ -532,13 +570,22 @@ func (cr *crashRun) verify(e *Engine, clock *fakeClock, queues map[string]*crash
 		from string
 	}
 	for _, group := range crashGroups {
-		if pending != nil && pending.queueOp && pending.queue == group {
-			continue // the queue may or may not exist
-		}
 		q := queues[group]
+		if pending != nil && pending.queueOp && pending.queue == group {
+			// CreateQueue or DeleteQueue in progress: the queue may or may not exist, but
+			// if it does, it is whole (empty if it was being created).
+			if _, err := e.GetQueueAttributes(cr.h.ctx, "ns", group); errors.Is(err, ErrQueueNotExist) {
+				continue
+			}
+			if q == nil {
+				q = newCrashQueue(DefaultQueueAttributes())
+			}
+			cr.stats["queues created or deleted at the crash, found whole"]++
+		}
 		for _, name := range groupMembers(group) {
 			_, err := e.GetQueueAttributes(cr.h.ctx, "ns", name)
 			switch {
+			case pending != nil && pending.queueOp && pending.queue == group:
 			case q == nil && !errors.Is(err, ErrQueueNotExist):
 				cr.failf("after recovery: queue %s was acknowledged deleted, GetQueueAttributes says %v", name, err)
 			case q != nil && err != nil:
@@ -574,8 +621,15 @@ func (cr *crashRun) verify(e *Engine, clock *fakeClock, queues map[string]*crash
 			if m, ok := pending.sent[id]; ok {
 				return m, true
 			}
-			m, ok := pending.rewound[id]
-			return m, ok
+			if m, ok := pending.rewound[id]; ok {
+				return m, true
+			}
+			for _, b := range pending.attempted { // a send that failed: unknown outcome
+				if d, ok := got[id]; ok && bytes.Equal(d.body, b) {
+					return crashMsg{body: b, enqueue: now}, true
+				}
+			}
+			return crashMsg{}, false
 		}
 		maybeDeleted := func(id string) bool {
 			return pending != nil && pending.queue == group && slices.Contains(pending.deleted, id)
@@ -731,14 +785,8 @@ func TestCrashDuringCheckpointAndQueueDelete(t *testing.T) {
 				if n >= 3 && n%5 != 0 || len(cr.captures) >= 40 {
 					return nil
 				}
-				c := &crashCapture{what: fmt.Sprintf("%s (%s %s)", why, op, path), op: cr.op, now: cr.h.clock.Now().UnixMilli(), pending: cr.pending}
-				c.queues = make(map[string]*crashQueue, len(cr.queues))
-				for name, q := range cr.queues {
-					c.queues[name] = q.clone()
-				}
-				// Holding cr.mu, no new call can start while the disk is copied.
-				c.fs = mem.CrashClone(rand.New(rand.NewPCG(cloneRand.Uint64(), uint64(len(cr.captures)))))
-				cr.captures = append(cr.captures, c)
+				cr.captureLocked(fmt.Sprintf("%s (%s %s)", why, op, path),
+					mem.CrashClone(rand.New(rand.NewPCG(cloneRand.Uint64(), uint64(len(cr.captures))))))
 				return nil
 			})
 			for op := 1; op <= ops; op++ {
@@ -761,6 +809,19 @@ func TestCrashDuringCheckpointAndQueueDelete(t *testing.T) {
 		})
 	}
 	logStats(t, stats)
+}
+
+// captureLocked records fs, a disk image taken now (a CrashClone, or a KillClone), with
+// what it must hold: the acknowledged state and the call in progress. cr.mu must be held,
+// so that no call starts or ends between the image and the model.
+func (cr *crashRun) captureLocked(what string, fs *vfs.MemFS) *crashCapture {
+	c := &crashCapture{fs: fs, what: what, op: cr.op, now: cr.h.clock.Now().UnixMilli(), pending: cr.pending,
+		queues: make(map[string]*crashQueue, len(cr.queues))}
+	for name, q := range cr.queues {
+		c.queues[name] = q.clone()
+	}
+	cr.captures = append(cr.captures, c)
+	return c
 }
 
 // verifyCapture opens an engine on a captured disk and checks it. Recovery itself is a

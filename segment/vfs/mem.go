@@ -573,6 +573,35 @@ func (m *MemFS) CrashClone(rng *rand.Rand) *MemFS {
 	return &MemFS{root: clones[m.root]}
 }
 
+// KillClone returns a new MemFS holding what the disk holds if the process dies now and
+// the machine keeps running (kill -9): every byte written and every directory change,
+// synced or not, since the page cache survives a process crash. m is unchanged. Like a
+// CrashClone, every entry and byte of the clone is durable.
+func (m *MemFS) KillClone() *MemFS {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := NewMem()
+	var copyDir func(src, dst *memNode)
+	copyDir = func(src, dst *memNode) {
+		for name, c := range src.entries {
+			var n *memNode
+			if c.dir {
+				n = newDir()
+				n.durable = map[string]*memNode{}
+				copyDir(c, n)
+			} else {
+				n = newFile()
+				c.mu.RLock()
+				n.data, n.synced = slices.Clone(c.data), slices.Clone(c.data)
+				c.mu.RUnlock()
+			}
+			dst.entries[name], dst.durable[name] = n, n
+		}
+	}
+	copyDir(m.root, out.root)
+	return out
+}
+
 // crashData returns the content n could have after a crash (see CrashClone).
 func (n *memNode) crashData(rng *rand.Rand) []byte {
 	n.mu.RLock()

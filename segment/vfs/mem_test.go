@@ -801,3 +801,34 @@ func TestCrashRenameDirCycle(t *testing.T) {
 		}
 	}
 }
+
+func TestKillCloneKeepsEverythingWritten(t *testing.T) {
+	m := NewMem()
+	must(t, m.MkdirAll("/d/e"))
+	f, err := m.Create("/d/e/f")
+	must(t, err)
+	_, err = f.Write([]byte("synced"))
+	must(t, err)
+	must(t, f.Sync())
+	_, err = f.Write([]byte(" and not"))
+	must(t, err)
+	must(t, m.Rename("/d/e/f", "/d/g")) // never made durable by SyncDir
+	c := m.KillClone()
+	b, err := ReadFile(c, "/d/g")
+	if err != nil || string(b) != "synced and not" {
+		t.Fatalf("/d/g = %q, %v", b, err)
+	}
+	if _, _, err := c.Stat("/d/e/f"); !IsNotExist(err) {
+		t.Fatalf("old name after the rename: %v", err)
+	}
+	// The clone is durable and independent of m.
+	again := c.CrashClone(rand.New(rand.NewPCG(1, 2)))
+	if b, _ := ReadFile(again, "/d/g"); string(b) != "synced and not" {
+		t.Fatalf("after a crash of the clone: %q", b)
+	}
+	_, err = f.Write([]byte("!"))
+	must(t, err)
+	if b, _ := ReadFile(c, "/d/g"); string(b) != "synced and not" {
+		t.Fatalf("the clone changed with m: %q", b)
+	}
+}
