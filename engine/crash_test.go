@@ -96,9 +96,9 @@ func (q *crashQueue) clone() *crashQueue {
 // crashOp is a call in progress: a disk state captured during it may or may not hold its
 // effect.
 type crashOp struct {
-	desc    string
-	queue   string              // its group
-	queueOp bool                // CreateQueue or DeleteQueue: the queue may or may not exist
+	desc      string
+	queue     string              // its group
+	queueOp   bool                // CreateQueue or DeleteQueue: the queue may or may not exist
 	sent      map[string]crashMsg // filled in when the call returns
 	attempted [][]byte            // Send: the bodies, which may be there if the call failed
 	deleted   []string            // Delete: the ids it may delete
