@@ -82,6 +82,7 @@ type Engine struct {
 	closeOnce sync.Once
 	closeErr  error
 	failed    atomic.Pointer[error]
+	failedCh  chan struct{} // closed when failed is set
 
 	// pending maps request ids to waiting proposals (replicated mode).
 	pendingMu sync.Mutex
@@ -159,6 +160,7 @@ func Open(dir string, opts Options) (*Engine, error) {
 		kick:      make(chan struct{}, 1),
 		stop:      make(chan struct{}),
 		applied:   make(chan struct{}),
+		failedCh:  make(chan struct{}),
 
 		checkpointDone: make(chan checkpointOutcome, 1),
 	}
@@ -347,8 +349,15 @@ func (e *Engine) fatal() error {
 func (e *Engine) fail(err error) {
 	if e.failed.CompareAndSwap(nil, &err) {
 		e.logger.Error("engine: storage failure; refusing further commands", "err", err)
+		close(e.failedCh)
 	}
 }
+
+// Fail stops the engine because of a failure outside it (the replicator's log), as a
+// storage error of its own does: every later command fails, no checkpoint is written any
+// more, and callers waiting for replicated commands get ErrOutcomeUnknown at once instead
+// of at their deadline.
+func (e *Engine) Fail(err error) { e.fail(err) }
 
 func (e *Engine) nowMs() int64 { return e.opts.Now().UnixMilli() }
 
@@ -409,6 +418,8 @@ func (e *Engine) proposeReplicated(ctx context.Context, c *Command, want bool) r
 	case <-ctx.Done():
 		return result{err: ErrOutcomeUnknown}
 	case <-e.stop:
+		return result{err: ErrOutcomeUnknown}
+	case <-e.failedCh:
 		return result{err: ErrOutcomeUnknown}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/opencmq/opencmq/engine"
+	"github.com/opencmq/opencmq/segment/vfs"
 )
 
 type testNode struct {
@@ -28,6 +29,8 @@ type cluster struct {
 	// engineOpts are used for every engine (tests shrink checkpoints to force compaction).
 	engineOpts engine.Options
 	catchUp    uint64
+	// engineFS and raftFS, if set, give a node's engine and raft files their file system.
+	engineFS, raftFS func(id uint64) vfs.FS
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -42,16 +45,23 @@ func (c *cluster) start(id uint64, join bool) *testNode {
 		tn = &testNode{id: id, dir: c.t.TempDir()}
 		c.nodes[id] = tn
 	}
-	node, err := New(Config{
+	cfg := Config{
 		ID: id, Dir: filepath.Join(tn.dir, "raft"), Peers: c.peers, Join: join,
 		Transport: c.net.transport(id), TickInterval: 10 * time.Millisecond,
 		CatchUpEntries: c.catchUp, Logger: quiet,
-	})
+	}
+	if c.raftFS != nil {
+		cfg.FS = c.raftFS(id)
+	}
+	node, err := New(cfg)
 	if err != nil {
 		c.t.Fatalf("node %d: %v", id, err)
 	}
 	opts := c.engineOpts
 	opts.Replicator = node
+	if c.engineFS != nil {
+		opts.FS = c.engineFS(id)
+	}
 	eng, err := engine.Open(filepath.Join(tn.dir, "engine"), opts)
 	if err != nil {
 		c.t.Fatalf("node %d engine: %v", id, err)

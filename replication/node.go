@@ -61,13 +61,16 @@ type Config struct {
 
 // Status is a node's view of the group.
 type Status struct {
-	ID      uint64 `json:"id"`
+	ID uint64 `json:"id"`
+	// Role is "leader", "follower", "candidate", or "failed" once a storage error stopped
+	// the node (Error says which; it then knows no leader).
 	Role    string `json:"role"`
 	Term    uint64 `json:"term"`
 	Leader  uint64 `json:"leader"`
 	Commit  uint64 `json:"commit"`
 	Applied uint64 `json:"applied"`
 	Peers   []Peer `json:"peers"`
+	Error   string `json:"error,omitempty"`
 }
 
 // Errors.
@@ -102,9 +105,10 @@ type Node struct {
 	done    chan struct{}
 
 	// Published by the loop for other goroutines.
-	status  atomic.Pointer[Status]
-	applied atomic.Uint64
-	failed  atomic.Pointer[error]
+	status   atomic.Pointer[Status]
+	applied  atomic.Uint64
+	failed   atomic.Pointer[error]
+	failedCh chan struct{} // closed when failed is set: waiters give up at once
 
 	appliedMu   sync.Mutex
 	appliedCond *sync.Cond
@@ -192,6 +196,8 @@ func New(cfg Config) (*Node, error) {
 		snapc:   make(chan snapStatus, 16),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
+
+		failedCh: make(chan struct{}),
 	}
 	n.appliedCond = sync.NewCond(&n.appliedMu)
 	n.status.Store(&Status{ID: cfg.ID, Role: "follower"})
@@ -289,10 +295,15 @@ func (n *Node) fatal() error {
 }
 
 // fail stops the node for good after a storage error: it must not vote or lead on a log it
-// can no longer trust.
+// can no longer trust. Callers waiting on it (proposals, read barriers, membership changes)
+// get the error at once, and the engine stops too: nothing more is applied here.
 func (n *Node) fail(err error) {
 	if n.failed.CompareAndSwap(nil, &err) {
 		n.logger.Error("replication: storage failure; node stops serving", "err", err)
+		close(n.failedCh)
+		if n.eng != nil {
+			n.eng.Fail(fmt.Errorf("replication: %w", err))
+		}
 	}
 }
 
@@ -669,6 +680,9 @@ func (n *Node) publishStatus() {
 func (n *Node) Status() Status {
 	s := *n.status.Load()
 	s.Applied = n.applied.Load()
+	if err := n.fatal(); err != nil {
+		s.Role, s.Leader, s.Error = "failed", 0, err.Error()
+	}
 	return s
 }
 
@@ -696,12 +710,16 @@ func (n *Node) Propose(ctx context.Context, data []byte) error {
 			return ctx.Err()
 		case <-n.stop:
 			return ErrStopped
+		case <-n.failedCh:
+			return n.fatal()
 		}
 		var err error
 		select {
 		case err = <-errc:
 		case <-n.stop:
 			return ErrStopped
+		case <-n.failedCh:
+			return n.fatal()
 		}
 		if !errors.Is(err, raft.ErrProposalDropped) {
 			return err
@@ -729,6 +747,8 @@ func (n *Node) ReadBarrier(ctx context.Context) error {
 			return ctx.Err()
 		case <-n.stop:
 			return ErrStopped
+		case <-n.failedCh:
+			return n.fatal()
 		}
 		// A read index request is dropped silently when there is no leader; ask again
 		// every election timeout until ctx ends.
@@ -744,12 +764,15 @@ func (n *Node) ReadBarrier(ctx context.Context) error {
 		case <-n.stop:
 			retry.Stop()
 			return ErrStopped
+		case <-n.failedCh:
+			retry.Stop()
+			return n.fatal()
 		}
 	}
 }
 
 // IsLeader reports whether this node leads the group.
-func (n *Node) IsLeader() bool { return n.status.Load().Role == "leader" }
+func (n *Node) IsLeader() bool { return n.Status().Role == "leader" }
 
 // Checkpointed lets the node compact its raft log behind the engine's durable checkpoint.
 func (n *Node) Checkpointed(index uint64) {
@@ -788,15 +811,24 @@ func (n *Node) changeConf(ctx context.Context, cc *raftpb.ConfChange, applied fu
 	case n.confc <- confRequest{cc: cc, errc: errc}:
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-n.failedCh:
+		return n.fatal()
 	}
-	if err := <-errc; err != nil {
-		return err
+	select {
+	case err := <-errc:
+		if err != nil {
+			return err
+		}
+	case <-n.failedCh:
+		return n.fatal()
 	}
 	for !applied() {
 		select {
 		case <-time.After(n.cfg.TickInterval):
 		case <-ctx.Done():
 			return fmt.Errorf("%w: configuration change not applied yet", ctx.Err())
+		case <-n.failedCh:
+			return n.fatal()
 		}
 	}
 	return nil

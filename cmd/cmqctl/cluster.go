@@ -72,6 +72,9 @@ func runClusterStatus(ctx context.Context, g *globals, args []string) error {
 	fmt.Fprintf(tw, "leader\t%s\n", leader)
 	fmt.Fprintf(tw, "commit\t%d\n", st.Commit)
 	fmt.Fprintf(tw, "applied\t%d\n", st.Applied)
+	if st.Error != "" {
+		fmt.Fprintf(tw, "error\t%s\n", st.Error)
+	}
 	tw.Flush()
 	fmt.Fprintln(w)
 	var members strings.Builder

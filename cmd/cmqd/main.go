@@ -535,11 +535,16 @@ func watchNode(log *slog.Logger, n *replication.Node, every time.Duration, done 
 	t := time.NewTicker(max(every, 20*time.Millisecond))
 	defer t.Stop()
 	var lastLeader, lastTerm uint64
-	var lastReady bool
+	var lastReady, failed bool
 	first := true
 	for {
 		st := n.Status()
 		rd := nodeReady(n)
+		if st.Error != "" && !failed {
+			failed = true
+			log.Error("storage failure: this node stopped (it no longer votes, leads or serves); "+
+				"the others go on without it. See docs/cluster.md, \"A node with a damaged or failed disk\"", "err", st.Error)
+		}
 		if first || st.Leader != lastLeader || (st.Leader != 0 && st.Term != lastTerm && st.Role == "leader") {
 			if st.Leader != 0 || !first {
 				log.Info("raft leader", "leader", st.Leader, "term", st.Term, "role", st.Role, "nodeId", st.ID)

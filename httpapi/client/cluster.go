@@ -50,7 +50,8 @@ type ClusterPeer struct {
 
 // ClusterStatus is one node's view of its raft group.
 type ClusterStatus struct {
-	// ID is the answering node's id; Role is "leader", "follower" or "candidate".
+	// ID is the answering node's id; Role is "leader", "follower", "candidate", or
+	// "failed" once a storage error stopped the node (Error says which).
 	ID   uint64 `json:"id"`
 	Role string `json:"role"`
 	Term uint64 `json:"term"`
@@ -62,7 +63,8 @@ type ClusterStatus struct {
 	Applied uint64        `json:"applied"`
 	Peers   []ClusterPeer `json:"peers"`
 	// Ready is what /readyz answers: a leader is known and everything committed is applied.
-	Ready bool `json:"ready"`
+	Ready bool   `json:"ready"`
+	Error string `json:"error,omitempty"`
 }
 
 // PeerAddr returns the raft address of member id ("" if it is not a member).
