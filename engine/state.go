@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -464,14 +465,18 @@ func (sm *stateMachine) deleteQueue(q *queue) error {
 	return nil
 }
 
-// dropQueue forgets a queue; its directory is removed after the next checkpoint.
+// dropQueue forgets a queue; its directory is removed after the next checkpoint. Its data
+// is no longer needed, but a failure to close its log (a write or fsync error) still
+// latches: the disk is failing, and the engine stops rather than carry on over it.
 func (sm *stateMachine) dropQueue(q *queue) {
 	if q.scheduled {
 		sm.schedule.Remove(q.scheduledAt, q.id)
 	}
 	delete(sm.queues, q.id)
 	if q.log != nil {
-		q.log.Close()
+		if err := q.log.Close(); err != nil {
+			sm.storageFailed(fmt.Errorf("%v: close its log: %w", q, err))
+		}
 		q.log = nil
 	}
 	sm.pendingRemoval = append(sm.pendingRemoval, q.id)
