@@ -234,23 +234,12 @@ func writeCheckpoint(fs vfs.FS, dir string, logs []syncer, state []byte) error {
 
 type syncer interface{ Sync() error }
 
-// readCheckpoint returns the checkpoint's bytes, or nil if there is none.
+// readCheckpoint returns the checkpoint's bytes, or nil if there is none. An empty file
+// is returned as such (and refused by decodeState), never taken for "no checkpoint".
 func readCheckpoint(fs vfs.FS, dir string) ([]byte, error) {
-	f, err := fs.Open(filepath.Join(dir, checkpointName))
+	b, err := vfs.ReadFile(fs, filepath.Join(dir, checkpointName))
 	if vfs.IsNotExist(err) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	size, err := f.Size()
-	if err != nil {
-		return nil, err
-	}
-	b := make([]byte, size)
-	if _, err := f.ReadAt(b, 0); err != nil {
-		return nil, err
-	}
-	return b, nil
+	return b, err
 }

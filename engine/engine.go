@@ -227,10 +227,12 @@ func (e *Engine) recover() error {
 	if err != nil {
 		return err
 	}
-	if raw == nil {
+	if raw == nil { // no checkpoint file at all: a new engine
 		e.sm = newStateMachine(e.limits, st)
 	} else if e.sm, err = decodeState(raw, e.limits, st); err != nil {
-		return err
+		// Never taken for "no checkpoint": that would rebuild the state from a journal
+		// that no longer holds the beginning, or serve an empty state.
+		return fmt.Errorf("engine: %s (%d bytes): %w", filepath.Join(e.dir, checkpointName), len(raw), err)
 	}
 	// The checkpoint is durable and says these queues are deleted: their data can go.
 	if err := e.removeQueueDirs(e.sm.pendingRemoval); err != nil {
@@ -254,8 +256,8 @@ func (e *Engine) recover() error {
 			return err
 		}
 	case e.journal.FirstSeq() > applied+1:
-		return fmt.Errorf("engine: journal starts at %d but the checkpoint covers only up to %d: %w",
-			e.journal.FirstSeq(), applied, segment.ErrCorrupt)
+		return fmt.Errorf("engine: journal %s starts at %d but the checkpoint %s covers only up to %d (a stale checkpoint, or journal segments lost): %w",
+			filepath.Join(e.dir, "journal"), e.journal.FirstSeq(), filepath.Join(e.dir, checkpointName), applied, segment.ErrCorrupt)
 	}
 	it := e.journal.NewIterator(applied + 1)
 	defer it.Close()
@@ -337,6 +339,10 @@ func (e *Engine) StopPushing() {
 	e.pushStopOnce.Do(func() { close(e.pushStop) })
 	<-e.pushDone
 }
+
+// Err returns the storage error that stopped the engine (its own, or the replicator's
+// reported through Fail), or nil while it serves.
+func (e *Engine) Err() error { return e.fatal() }
 
 // fatal returns the storage error that stopped the engine, if any.
 func (e *Engine) fatal() error {

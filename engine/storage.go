@@ -37,22 +37,23 @@ func (sm *stateMachine) openLog(q *queue) error {
 		LazyOpen:        true,
 		NoSync:          sm.store.noSync,
 	})
+	dir := sm.store.queueDir(q.id)
 	if err != nil {
-		return fmt.Errorf("open %v: %w", q, err)
+		return fmt.Errorf("open %v in %s: %w", q, dir, err)
 	}
 	switch next := l.LastSeq() + 1; {
 	case next > q.tail:
 		if err := l.TruncateFrom(q.tail); err != nil {
 			l.Close()
-			return fmt.Errorf("open %v: cut back to %d: %w", q, q.tail, err)
+			return fmt.Errorf("open %v in %s: cut back to %d: %w", q, dir, q.tail, err)
 		}
 	case next < q.tail:
 		l.Close()
-		return fmt.Errorf("open %v: log ends at %d, state expects %d: %w", q, next-1, q.tail-1, segment.ErrCorrupt)
+		return fmt.Errorf("open %v in %s: log ends at %d, state expects %d: %w", q, dir, next-1, q.tail-1, segment.ErrCorrupt)
 	}
 	if q.first < q.tail && l.FirstSeq() > q.first {
 		l.Close()
-		return fmt.Errorf("open %v: log starts at %d, state needs %d: %w", q, l.FirstSeq(), q.first, segment.ErrCorrupt)
+		return fmt.Errorf("open %v in %s: log starts at %d, state needs %d: %w", q, dir, l.FirstSeq(), q.first, segment.ErrCorrupt)
 	}
 	q.log = l
 	return nil
