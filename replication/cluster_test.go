@@ -40,6 +40,15 @@ func newCluster(t *testing.T, n int) *cluster { return newClusterWith(t, n, func
 // start opens (or reopens) node id with its data directory.
 func (c *cluster) start(id uint64, join bool) *testNode {
 	c.t.Helper()
+	tn, err := c.open(id, join)
+	if err != nil {
+		c.t.Fatalf("node %d: %v", id, err)
+	}
+	return tn
+}
+
+// open is start returning the error instead of failing the test.
+func (c *cluster) open(id uint64, join bool) (*testNode, error) {
 	tn := c.nodes[id]
 	if tn == nil {
 		tn = &testNode{id: id, dir: c.t.TempDir()}
@@ -55,7 +64,7 @@ func (c *cluster) start(id uint64, join bool) *testNode {
 	}
 	node, err := New(cfg)
 	if err != nil {
-		c.t.Fatalf("node %d: %v", id, err)
+		return nil, err
 	}
 	opts := c.engineOpts
 	opts.Replicator = node
@@ -64,13 +73,16 @@ func (c *cluster) start(id uint64, join bool) *testNode {
 	}
 	eng, err := engine.Open(filepath.Join(tn.dir, "engine"), opts)
 	if err != nil {
-		c.t.Fatalf("node %d engine: %v", id, err)
+		node.Stop()
+		return nil, fmt.Errorf("engine: %w", err)
 	}
 	if err := node.Start(eng); err != nil {
-		c.t.Fatalf("node %d start: %v", id, err)
+		node.Stop()
+		eng.Close()
+		return nil, fmt.Errorf("start: %w", err)
 	}
 	tn.node, tn.eng = node, eng
-	return tn
+	return tn, nil
 }
 
 func (c *cluster) stop(id uint64) {

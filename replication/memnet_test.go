@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
@@ -16,6 +17,9 @@ type memNetwork struct {
 	mu    sync.Mutex
 	nodes map[uint64]*memTransport
 	cut   map[[2]uint64]bool
+	// damageSnapshots is how many of the next snapshot streams get a bit flipped on the
+	// way (a network or memory fault that the receiver must catch).
+	damageSnapshots atomic.Int32
 }
 
 func newMemNetwork() *memNetwork {
@@ -129,6 +133,9 @@ func (t *memTransport) SendSnapshot(m *raftpb.Message, write func(io.Writer) err
 	var buf bytes.Buffer
 	if err := write(&buf); err != nil {
 		return err
+	}
+	if t.nw.damageSnapshots.Add(-1) >= 0 {
+		buf.Bytes()[buf.Len()/2] ^= 0x08
 	}
 	return dst.node.receiveSnapshot(clone(m), &buf)
 }

@@ -212,6 +212,9 @@ func (n *Node) Start(eng *engine.Engine) error {
 	if err != nil {
 		return err
 	}
+	if err := checkEngineReachesLog(eng.AppliedIndex(), n.storage, n.cfg.Dir); err != nil {
+		return err
+	}
 	rcfg := &raft.Config{
 		ID:                        n.cfg.ID,
 		ElectionTick:              n.cfg.ElectionTicks,
@@ -263,6 +266,24 @@ func (n *Node) Start(eng *engine.Engine) error {
 	n.applied.Store(rcfg.Applied)
 	n.started.Store(true)
 	go n.run()
+	return nil
+}
+
+// checkEngineReachesLog refuses an engine whose state ends before the raft log's
+// compaction point: the entries in between are gone, so it could never catch up here and
+// would serve a state missing committed commands. Compaction follows durable engine
+// checkpoints, so this means the engine data was lost or restored from an older copy.
+func checkEngineReachesLog(applied uint64, st *raftlog.Storage, dir string) error {
+	first, err := st.FirstIndex()
+	if err != nil {
+		return err
+	}
+	if applied+1 < first {
+		return fmt.Errorf("replication: the engine's state ends at index %d but the raft log in %s starts after %d "+
+			"(older entries are compacted): the engine data is older than the raft log (lost, or restored from an old copy); "+
+			"this node cannot serve from it: move its data directory aside and add it again as a new node (docs/cluster.md)",
+			applied, filepath.Join(dir, "raft"), first-1)
+	}
 	return nil
 }
 
