@@ -118,9 +118,18 @@ type cmqdProc struct {
 func startCmqd(t *testing.T, args ...string) *cmqdProc {
 	t.Helper()
 	buildBinaries(t)
+	return startCmqdBin(t, cmqdBin, nil, args...)
+}
+
+// startCmqdBin is startCmqd for the cmqd binary bin, with env added to the environment.
+func startCmqdBin(t *testing.T, bin string, env []string, args ...string) *cmqdProc {
+	t.Helper()
 	all := append([]string{"--listen", "127.0.0.1:0", "--raft-listen", "127.0.0.1:0", "--log-format", "json", "--shutdown-timeout", "10s"}, args...)
-	p := &cmqdProc{cmd: exec.Command(cmqdBin, all...), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p := &cmqdProc{cmd: exec.Command(bin, all...), stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
+	if env != nil {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -155,10 +164,23 @@ func startCmqd(t *testing.T, args ...string) *cmqdProc {
 // waitReady parses the bound address from the startup log line and polls /readyz (bounded).
 func (p *cmqdProc) waitReady(t *testing.T) {
 	t.Helper()
+	if err := p.awaitReady(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// errCmqdExited is returned (wrapped) by awaitReady when cmqd exits before it is ready.
+var errCmqdExited = errors.New("cmqd exited")
+
+// awaitReady is waitReady returning the error.
+func (p *cmqdProc) awaitReady() error {
+	exited := func(when string) error {
+		return fmt.Errorf("%w with %d %s:\n%s", errCmqdExited, p.exitCode, when, p.stderr.String())
+	}
 	for i := 0; p.endpoint == "" && i < defaultReadyAttempts; i++ {
 		select {
 		case <-p.done:
-			t.Fatalf("cmqd exited with %d before starting:\n%s", p.exitCode, p.stderr.String())
+			return exited("before starting")
 		default:
 		}
 		sc := bufio.NewScanner(strings.NewReader(p.stderr.String()))
@@ -171,7 +193,7 @@ func (p *cmqdProc) waitReady(t *testing.T) {
 				TLS      bool   `json:"tls"`
 			}
 			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-				t.Fatalf("startup line %q: %v", sc.Text(), err)
+				return fmt.Errorf("startup line %q: %v", sc.Text(), err)
 			}
 			p.endpoint = rec.Endpoint
 		}
@@ -180,7 +202,7 @@ func (p *cmqdProc) waitReady(t *testing.T) {
 		}
 	}
 	if p.endpoint == "" {
-		t.Fatalf("no startup log line within %d attempts:\n%s", defaultReadyAttempts, p.stderr.String())
+		return fmt.Errorf("no startup log line within %d attempts:\n%s", defaultReadyAttempts, p.stderr.String())
 	}
 	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	defer hc.CloseIdleConnections()
@@ -189,19 +211,19 @@ func (p *cmqdProc) waitReady(t *testing.T) {
 	for time.Now().Before(deadline) {
 		select {
 		case <-p.done:
-			t.Fatalf("cmqd exited with %d before it was ready:\n%s", p.exitCode, p.stderr.String())
+			return exited("before it was ready")
 		default:
 		}
 		resp, err := hc.Get(p.endpoint + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return
+				return nil
 			}
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	t.Fatalf("cmqd at %s not ready within %v", p.endpoint, readyTimeout)
+	return fmt.Errorf("cmqd at %s not ready within %v", p.endpoint, readyTimeout)
 }
 
 // stop sends SIGTERM and returns the exit code (bounded wait).
