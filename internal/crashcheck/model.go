@@ -83,8 +83,9 @@ type Capture struct {
 	// NestedOK says recovery from it may itself be captured (a second crash).
 	NestedOK bool
 
-	queues  map[string]*queueModel
-	pending *call
+	queues      map[string]*queueModel
+	pending     *call
+	failedSends []*call // sends that failed after an injected failure: outcome unknown
 }
 
 // CallInProgress reports whether a call was in progress when the image was taken.
@@ -159,18 +160,20 @@ func (r *Run) Verify(e *engine.Engine, clock *Clock, c *Capture) map[string][]en
 			}
 		}
 		inPending := func(id string) (msg, bool) {
-			if pending == nil || pending.queue != group {
-				return msg{}, false
-			}
-			if m, ok := pending.sent[id]; ok {
-				return m, true
-			}
-			if m, ok := pending.rewound[id]; ok {
-				return m, true
-			}
-			for _, b := range pending.attempted { // a send that failed: unknown outcome
-				if d, ok := got[id]; ok && bytes.Equal(d.body, b) {
-					return msg{body: b, enqueue: now}, true
+			for _, p := range append([]*call{pending}, c.failedSends...) {
+				if p == nil || p.queue != group {
+					continue
+				}
+				if m, ok := p.sent[id]; ok {
+					return m, true
+				}
+				if m, ok := p.rewound[id]; ok {
+					return m, true
+				}
+				for _, b := range p.attempted { // a send that failed: unknown outcome
+					if d, ok := got[id]; ok && bytes.Equal(d.body, b) {
+						return msg{body: b, enqueue: now}, true
+					}
 				}
 			}
 			return msg{}, false

@@ -74,6 +74,9 @@ type Run struct {
 	injected atomic.Bool
 	failedOp *call
 	stopped  bool
+	// failedSends are sends refused after the failure (CheckRefuses): a failed stack may
+	// have made them durable before it noticed, so they may appear after recovery.
+	failedSends []*call
 
 	mu       sync.Mutex // guards op, queues, pending, captures: capture hooks run on other goroutines
 	op       int
@@ -174,7 +177,7 @@ func (r *Run) captureLocked(what string, image any, pending *call) *Capture {
 // newCapture pairs image with a copy of the model. r.mu must be held.
 func (r *Run) newCapture(what string, image any, pending *call) *Capture {
 	c := &Capture{Image: image, What: what, Op: r.op, Now: r.Clock.Now().UnixMilli(), NestedOK: true,
-		pending: pending, queues: make(map[string]*queueModel, len(r.queues))}
+		pending: pending, failedSends: r.failedSends, queues: make(map[string]*queueModel, len(r.queues))}
 	for name, q := range r.queues {
 		c.queues[name] = q.clone()
 	}
@@ -567,6 +570,11 @@ func (r *Run) CheckRefuses() {
 		id, err := e.SendMessage(sctx, "ns", "q1", body, 0)
 		cancel()
 		if err != nil {
+			// Refused, but possibly durable: the engine may learn of the failure only
+			// after it wrote the command to its log (and an error is no definite answer).
+			r.mu.Lock()
+			r.failedSends = append(r.failedSends, &call{desc: "Send q1 after the failure", queue: "q1", attempted: [][]byte{body}})
+			r.mu.Unlock()
 			break
 		}
 		r.mu.Lock()
