@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -52,22 +53,21 @@ func damageSetup(t *testing.T, keepJournal bool) (*harness, []string) {
 	return h, bodies
 }
 
+// segFiles returns the paths of the segment files of dir, in order; there must be several.
 func segFiles(t *testing.T, fs vfs.FS, dir string) []string {
 	t.Helper()
 	names, err := fs.List(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	for _, n := range names {
-		if strings.HasSuffix(n, ".seg") {
-			out = append(out, filepath.Join(dir, n))
-		}
+	names = slices.DeleteFunc(names, func(n string) bool { return !strings.HasSuffix(n, ".seg") })
+	if len(names) < 3 {
+		t.Fatalf("%s: only %d segment files", dir, len(names))
 	}
-	if len(out) < 3 {
-		t.Fatalf("%s: only %d segment files", dir, len(out))
+	for i, n := range names {
+		names[i] = filepath.Join(dir, n)
 	}
-	return out
+	return names
 }
 
 func readAll(t *testing.T, fs vfs.FS, path string) []byte {
@@ -79,24 +79,10 @@ func readAll(t *testing.T, fs vfs.FS, path string) []byte {
 	return b
 }
 
-// writeAll replaces the content of path (created if missing), synced.
+// writeAll replaces the content of path (created if missing), durably.
 func writeAll(t *testing.T, fs vfs.FS, path string, b []byte) {
 	t.Helper()
-	f, err := fs.OpenRW(path)
-	if vfs.IsNotExist(err) {
-		f, err = fs.Create(path)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := f.Truncate(0); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Sync(); err != nil {
+	if err := vfs.WriteFileAtomic(fs, filepath.Dir(path), filepath.Base(path), b); err != nil {
 		t.Fatal(err)
 	}
 }

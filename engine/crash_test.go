@@ -16,6 +16,7 @@ import (
 
 	"github.com/opencmq/opencmq/engine"
 	"github.com/opencmq/opencmq/internal/crashcheck"
+	"github.com/opencmq/opencmq/internal/testkit"
 	"github.com/opencmq/opencmq/segment/vfs"
 )
 
@@ -32,7 +33,7 @@ const dataDir = "/data"
 
 // newMemRun opens a memSystem for a run of seed and creates the workload's queues.
 func newMemRun(t testing.TB, seed uint64, stats map[string]int) (*crashcheck.Run, *memSystem) {
-	run := crashcheck.NewRun(t, seed, crashcheck.NewClock(), stats)
+	run := crashcheck.NewRun(t, seed, testkit.NewClock(time.UnixMilli(1_700_000_000_000)), stats)
 	fs := vfs.NewMem()
 	s := &memSystem{t: t, fs: fs, opts: engine.Options{
 		FS: fs, Now: run.Clock.Now, Limits: engine.Limits{MinMaxMsgHeapNum: 1}, ManualTick: true,
@@ -88,7 +89,7 @@ func (s *memSystem) Crash(seed uint64) {
 // TestCrashKeepsAcknowledgedState crashes the engine at random points between calls, several
 // times per seed, and checks what recovery rebuilds.
 func TestCrashKeepsAcknowledgedState(t *testing.T) {
-	first, last := crashcheck.Seeds(t, 40, 10)
+	first, last := testkit.Seeds(t, 40, 10)
 	stats := map[string]int{}
 	for seed := first; seed <= last; seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
@@ -98,7 +99,7 @@ func TestCrashKeepsAcknowledgedState(t *testing.T) {
 			run.Crash()
 		})
 	}
-	crashcheck.LogStats(t, stats)
+	testkit.LogStats(t, stats)
 }
 
 // captureReason says whether an operation on the file system is a dangerous moment worth
@@ -133,7 +134,7 @@ func captureReason(op vfs.Op, path string) string {
 // an InjectError hook that takes a CrashClone just before the operation, then recovers each
 // captured disk and checks it holds what was acknowledged at that moment.
 func TestCrashDuringCheckpointAndQueueDelete(t *testing.T) {
-	first, last := crashcheck.Seeds(t, 20, 6)
+	first, last := testkit.Seeds(t, 20, 6)
 	stats := map[string]int{}
 	for seed := first; seed <= last; seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
@@ -164,7 +165,7 @@ func TestCrashDuringCheckpointAndQueueDelete(t *testing.T) {
 			s.verifyCaptures(run)
 		})
 	}
-	crashcheck.LogStats(t, stats)
+	testkit.LogStats(t, stats)
 }
 
 // verifyCaptures checks every capture of run.
@@ -186,7 +187,7 @@ func (s *memSystem) verifyCaptures(run *crashcheck.Run) {
 func (s *memSystem) verifyCapture(run *crashcheck.Run, c *crashcheck.Capture) {
 	s.t.Helper()
 	fs := c.Image.(*vfs.MemFS)
-	clock := crashcheck.ClockAt(time.UnixMilli(c.Now))
+	clock := testkit.NewClock(time.UnixMilli(c.Now))
 	opts := s.opts
 	opts.FS, opts.Now = fs, clock.Now
 	var again []*crashcheck.Capture // recovery runs on this goroutine

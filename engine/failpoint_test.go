@@ -17,11 +17,10 @@ package engine_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"sync/atomic"
 	"testing"
 
 	"github.com/opencmq/opencmq/failpoint"
-	"github.com/opencmq/opencmq/internal/crashcheck"
+	"github.com/opencmq/opencmq/internal/testkit"
 )
 
 // enginePoints are the engine's failpoints, each with how many hits the k-th hit is drawn
@@ -41,7 +40,7 @@ var enginePoints = []struct {
 }
 
 func TestFailpointsLatchAndRecover(t *testing.T) {
-	first, last := crashcheck.Seeds(t, 8, 3)
+	first, last := testkit.Seeds(t, 8, 3)
 	for _, p := range enginePoints {
 		t.Run(p.name, func(t *testing.T) {
 			stats := map[string]int{}
@@ -53,7 +52,7 @@ func TestFailpointsLatchAndRecover(t *testing.T) {
 			if stats["failed at the point"] == 0 {
 				t.Fatalf("%s was never reached in %d runs", p.name, last-first+1)
 			}
-			crashcheck.LogStats(t, stats)
+			testkit.LogStats(t, stats)
 		})
 	}
 }
@@ -67,26 +66,15 @@ func failAtPoint(t *testing.T, point string, budget int, seed uint64, stats map[
 	s.Reopen()
 	mem := s.fs
 	fireAt := int64(1 + run.Rand.IntN(budget))
-	var hits atomic.Int64
 	t.Cleanup(failpoint.Reset) // runs before the system closes the engine
-	failpoint.Set(point, func(detail string) error {
-		if hits.Add(1) != fireAt {
-			return nil
-		}
+	run.FailAt(point, fireAt, func(detail string) {
 		run.Capture(fmt.Sprintf("power loss at %s %s (hit %d)", point, detail, fireAt), func() any {
 			return mem.CrashClone(rand.New(rand.NewPCG(seed, uint64(fireAt))))
 		})
-		run.Inject()
-		return fmt.Errorf("%w: %s", failpoint.ErrInjected, point)
 	})
-	run.Steps(400)
-	failpoint.Reset()
-	if !run.Injected() {
-		stats["runs that did not reach the chosen hit"]++
+	if !run.StepsUntilFailure(400) {
 		return
 	}
-	stats["failed at the point"]++
-	run.CheckRefuses()
 	run.CaptureAfterFailure("process crash after the failure at "+point, mem.KillClone())
 	s.verifyCaptures(run)
 }

@@ -4,32 +4,17 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/opencmq/opencmq/internal/testkit"
 	"github.com/opencmq/opencmq/segment/vfs"
 )
 
 // fakeClock is a manual clock for tests: time moves only when a test says so.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = testkit.Clock
 
-func newFakeClock() *fakeClock { return &fakeClock{t: time.UnixMilli(1_700_000_000_000)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newFakeClock() *fakeClock { return testkit.NewClock(time.UnixMilli(1_700_000_000_000)) }
 
 // testLimits lowers CMQ's minimum maxMsgHeapNum so that tests can fill a queue.
 var testLimits = Limits{MinMaxMsgHeapNum: 1}

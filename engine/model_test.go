@@ -74,6 +74,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/opencmq/opencmq/internal/testkit"
 )
 
 type mMsg struct {
@@ -1073,16 +1075,7 @@ func TestEngineMatchesModel(t *testing.T) {
 	for seed := uint64(1); seed <= uint64(seeds); seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) { runModel(t, seed, ops, stats) })
 	}
-	if testing.Verbose() {
-		keys := make([]string, 0, len(stats))
-		for k := range stats {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			t.Logf("%6d  %s", stats[k], k)
-		}
-	}
+	testkit.LogStats(t, stats)
 }
 
 // ---------------------------------------------------------------------------------------

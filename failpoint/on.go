@@ -81,11 +81,7 @@ func InjectAt(name, detail string) error {
 // package documentation). Nothing is set unless the whole specification is valid.
 func Enable(spec string) error {
 	funcs := map[string]Func{}
-	for _, item := range strings.Split(spec, ",") {
-		item = strings.TrimSpace(item)
-		if item == "" {
-			continue
-		}
+	for _, item := range strings.FieldsFunc(spec, func(r rune) bool { return r == ',' || r == ' ' }) {
 		name, term, ok := strings.Cut(item, "=")
 		if !ok || !slices.Contains(All, name) {
 			return fmt.Errorf("failpoint: %q: want name=action with a name among %s", item, strings.Join(All, ", "))

@@ -13,12 +13,12 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/opencmq/opencmq/engine"
 	"github.com/opencmq/opencmq/httpapi/signature"
+	"github.com/opencmq/opencmq/internal/testkit"
 	"github.com/opencmq/opencmq/segment/vfs"
 	"github.com/valyala/fasthttp"
 )
@@ -27,30 +27,9 @@ import (
 const testEpoch = 1700000000
 
 // fakeClock is a settable clock shared by the engine and the server.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type fakeClock = testkit.Clock
 
-func newFakeClock(unix int64) *fakeClock { return &fakeClock{t: time.Unix(unix, 0)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
+func newFakeClock(unix int64) *fakeClock { return testkit.NewClock(time.Unix(unix, 0)) }
 
 var (
 	accountA = Account{Namespace: "ns-a", SecretID: "AKIDaaaaaaaaaaaaaaaa", SecretKey: "secret-key-a-0123456789abcdef"}

@@ -137,6 +137,74 @@ func (c *cluster) follower() *testNode {
 	return nil
 }
 
+// waitUntil waits, polling every millisecond up to 10000 times, until cond holds; the test
+// fails with what if it never does.
+func waitUntil(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for i := 0; !cond(); i++ {
+		if i == 10000 {
+			t.Fatalf("never happened: %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// otherLeader waits (bounded) until a running node other than old leads, and returns it.
+func (c *cluster) otherLeader(old *testNode) *testNode {
+	c.t.Helper()
+	var next *testNode
+	waitUntil(c.t, fmt.Sprintf("a leader other than node %d", old.id), func() bool {
+		for _, tn := range c.nodes {
+			if tn != old && tn.node != nil && tn.node.Status().Role == "leader" {
+				next = tn
+			}
+		}
+		return next != nil
+	})
+	return next
+}
+
+// sendN creates queue q (if needed) through tn and sends n messages, returning their ids.
+func sendN(t *testing.T, tn *testNode, n int) []string {
+	t.Helper()
+	ctx := ctxT(t)
+	if _, err := tn.eng.CreateQueue(ctx, "ns", "q", engine.DefaultQueueAttributes()); err != nil && !errors.Is(err, engine.ErrQueueExists) {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := 0; i < n; i++ {
+		id, err := tn.eng.SendMessage(ctx, "ns", "q", []byte(fmt.Sprintf("message %d", i)), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// withSnapshots makes checkpoints frequent and keeps few entries behind them, so that a
+// follower that misses a few hundred entries can only catch up by snapshot.
+func withSnapshots(c *cluster) {
+	c.engineOpts.CheckpointBytes = 2048
+	c.catchUp = 10
+}
+
+// lagBehindSnapshot stops a follower and sends n messages to queue q through the leader,
+// which compacts its log past the follower (the cluster is made withSnapshots). It
+// returns the leader, the stopped follower and the acknowledged ids.
+func (c *cluster) lagBehindSnapshot(n int) (lead, laggard *testNode, acked []string) {
+	c.t.Helper()
+	lead = c.leader()
+	sendN(c.t, lead, 0) // the queue, on every node
+	laggard = c.follower()
+	c.stop(laggard.id)
+	acked = sendN(c.t, lead, n)
+	if first, _ := lead.node.storage.FirstIndex(); first < uint64(n/4) {
+		c.t.Fatalf("the leader's log was not compacted (first index %d)", first)
+	}
+	return lead, laggard, acked
+}
+
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
@@ -242,18 +310,7 @@ func TestClusterLeaderChangeUnderLoad(t *testing.T) {
 	send(lead, 20)
 	// Cut the leader off: the others elect a new one and keep accepting sends.
 	c.net.isolate(lead.id)
-	var next *testNode
-	for i := 0; i < 500 && next == nil; i++ {
-		for _, tn := range c.nodes {
-			if tn != lead && tn.node.Status().Role == "leader" {
-				next = tn
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if next == nil {
-		t.Fatal("no new leader after isolating the old one")
-	}
+	next := c.otherLeader(lead)
 	send(next, 20)
 	c.net.heal()
 	newLead := c.leader()
@@ -284,30 +341,14 @@ func TestClusterLeaderChangeUnderLoad(t *testing.T) {
 }
 
 func TestClusterSnapshotCatchUp(t *testing.T) {
-	c := newClusterWith(t, 3, func(c *cluster) {
-		c.engineOpts.CheckpointBytes = 2048
-		c.catchUp = 10
-	})
+	c := newClusterWith(t, 3, withSnapshots)
 	ctx := ctxT(t)
-	lead := c.leader()
-	if _, err := lead.eng.CreateQueue(ctx, "ns", "q", engine.DefaultQueueAttributes()); err != nil {
-		t.Fatal(err)
-	}
-	laggard := c.follower()
-	c.stop(laggard.id)
-	for i := 0; i < 300; i++ {
-		if _, err := lead.eng.SendMessage(ctx, "ns", "q", []byte(fmt.Sprintf("message %d", i)), 0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if first, _ := lead.node.storage.FirstIndex(); first < 50 {
-		t.Fatalf("the leader's log was not compacted (first index %d)", first)
-	}
+	lead, laggard, acked := c.lagBehindSnapshot(300)
 	// The laggard is behind the compacted log: it can only catch up by snapshot.
 	c.start(laggard.id, false)
 	c.waitApplied(lead.eng.AppliedIndex())
-	if info := c.agree("q"); info.ActiveMsgNum != 300 {
-		t.Fatalf("active %d, want 300", info.ActiveMsgNum)
+	if info := c.agree("q"); info.ActiveMsgNum != int64(len(acked)) {
+		t.Fatalf("active %d, want %d", info.ActiveMsgNum, len(acked))
 	}
 	// And it keeps up afterwards.
 	if _, err := laggard.eng.SendMessage(ctx, "ns", "q", []byte("after"), 0); err != nil {

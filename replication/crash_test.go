@@ -27,6 +27,7 @@ import (
 	"github.com/opencmq/opencmq/engine"
 	"github.com/opencmq/opencmq/failpoint"
 	"github.com/opencmq/opencmq/internal/crashcheck"
+	"github.com/opencmq/opencmq/internal/testkit"
 	"github.com/opencmq/opencmq/segment/vfs"
 )
 
@@ -78,12 +79,7 @@ func (s *raftSystem) open() {
 		s.t.Fatalf("start: %v", err)
 	}
 	s.node, s.e = node, e
-	for i := 0; node.Status().Role != "leader"; i++ {
-		if i == 2000 {
-			s.t.Fatal("a one-voter group elected no leader")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	waitUntil(s.t, "a one-voter group elects itself", func() bool { return node.Status().Role == "leader" })
 }
 
 func (s *raftSystem) close() {
@@ -120,7 +116,7 @@ func (s *raftSystem) verify(run *crashcheck.Run) {
 	for i, c := range run.Captures() {
 		img := c.Image.(raftImage)
 		run.Logf("verify capture %d at op %d: %s; call in progress: %v", i, c.Op, c.What, c.CallInProgress())
-		clock := crashcheck.ClockAt(time.UnixMilli(c.Now))
+		clock := testkit.NewClock(time.UnixMilli(c.Now))
 		opts := s.opts
 		opts.Now = clock.Now
 		rs := newRaftSystem(s.t, img.dir, img.mem, opts)
@@ -133,7 +129,7 @@ func (s *raftSystem) verify(run *crashcheck.Run) {
 // newRaftRun opens a raftSystem for a run of seed, with its options drawn from the run,
 // and creates the workload's queues.
 func newRaftRun(t *testing.T, seed uint64, stats map[string]int) (*crashcheck.Run, *raftSystem) {
-	run := crashcheck.NewRun(t, seed, crashcheck.NewClock(), stats)
+	run := crashcheck.NewRun(t, seed, testkit.NewClock(time.UnixMilli(1_700_000_000_000)), stats)
 	opts := engine.Options{
 		Now: run.Clock.Now, Limits: engine.Limits{MinMaxMsgHeapNum: 1}, ManualTick: true,
 		SegmentBytes: 4096, CheckpointBytes: 4096,
@@ -154,7 +150,7 @@ func newRaftRun(t *testing.T, seed uint64, stats map[string]int) (*crashcheck.Ru
 // TestRaftStackCrashImages takes disk images at random Readys, before and after they
 // are persisted, while the workload runs (clean restarts included), and recovers each.
 func TestRaftStackCrashImages(t *testing.T) {
-	first, last := crashcheck.Seeds(t, 6, 2)
+	first, last := testkit.Seeds(t, 6, 2)
 	stats := map[string]int{}
 	for seed := first; seed <= last; seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
@@ -178,7 +174,7 @@ func TestRaftStackCrashImages(t *testing.T) {
 			s.verify(run)
 		})
 	}
-	crashcheck.LogStats(t, stats)
+	testkit.LogStats(t, stats)
 }
 
 // raftPoints are the failpoints of the replicated stack, each with how many hits the
@@ -201,7 +197,7 @@ var raftPoints = []struct {
 // TestRaftStackFailpoints fails the replicated stack at the k-th hit of each failpoint
 // and checks that the node stops serving, then recovers the images.
 func TestRaftStackFailpoints(t *testing.T) {
-	first, last := crashcheck.Seeds(t, 6, 2)
+	first, last := testkit.Seeds(t, 6, 2)
 	for _, p := range raftPoints {
 		t.Run(p.name, func(t *testing.T) {
 			stats := map[string]int{}
@@ -209,36 +205,21 @@ func TestRaftStackFailpoints(t *testing.T) {
 				t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 					run, s := newRaftRun(t, 3000+seed, stats)
 					run.Reopens = false
-					fireAt := int64(1 + run.Rand.IntN(p.budget))
-					var hits atomic.Int64
-					failpoint.Set(p.name, func(detail string) error {
-						if hits.Add(1) != fireAt {
-							return nil
-						}
-						if p.onLoop {
+					var capture func(string)
+					if p.onLoop {
+						capture = func(string) {
 							run.Capture("power loss at "+p.name, func() any {
 								return s.image(s.mem.CrashClone(rand.New(rand.NewPCG(seed, 2))), seed%2 == 0)
 							})
 						}
-						run.Inject()
-						return fmt.Errorf("%w: %s %s", failpoint.ErrInjected, p.name, detail)
-					})
-					run.Steps(300)
-					failpoint.Reset()
-					if !run.Injected() {
-						stats["runs that did not reach the chosen hit"]++
+					}
+					run.FailAt(p.name, int64(1+run.Rand.IntN(p.budget)), capture)
+					if !run.StepsUntilFailure(300) {
 						return
 					}
-					stats["failed at the point"]++
-					run.CheckRefuses()
 					// The engine refuses at once; the node stops when the apply that failed
 					// returns to its loop.
-					for i := 0; s.node.Err() == nil; i++ {
-						if i == 1000 {
-							t.Fatalf("the node serves on after a failure at %s", p.name)
-						}
-						time.Sleep(time.Millisecond)
-					}
+					waitUntil(t, "the node stops after a failure at "+p.name, func() bool { return s.node.Err() != nil })
 					// The node is stopped: its loop writes nothing any more.
 					run.CaptureAfterFailure("process crash after the failure at "+p.name, s.image(s.mem.KillClone(), false))
 					s.verify(run)
@@ -247,7 +228,7 @@ func TestRaftStackFailpoints(t *testing.T) {
 			if stats["failed at the point"] == 0 {
 				t.Fatalf("%s was never reached", p.name)
 			}
-			crashcheck.LogStats(t, stats)
+			testkit.LogStats(t, stats)
 		})
 	}
 }

@@ -9,7 +9,6 @@ package replication
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,24 +38,6 @@ func flipByte(t *testing.T, path string, off func(size int) int) {
 	if err := os.WriteFile(path, b, 0o640); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// sendN creates queue q (if needed) through tn and sends n messages, returning their ids.
-func sendN(t *testing.T, tn *testNode, n int) []string {
-	t.Helper()
-	ctx := ctxT(t)
-	if _, err := tn.eng.CreateQueue(ctx, "ns", "q", engine.DefaultQueueAttributes()); err != nil && !errors.Is(err, engine.ErrQueueExists) {
-		t.Fatal(err)
-	}
-	var ids []string
-	for i := 0; i < n; i++ {
-		id, err := tn.eng.SendMessage(ctx, "ns", "q", []byte(fmt.Sprintf("message %d", i)), 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
-	}
-	return ids
 }
 
 // expectAll drains q on tn (receives, no deletes) and checks every id is there.
@@ -171,14 +152,8 @@ func TestStaleEngineDataRefused(t *testing.T) {
 // lagging follower: it refuses the stream (and does not stop), the leader sends it again,
 // and the follower catches up.
 func TestDamagedSnapshotStreamRefused(t *testing.T) {
-	c := newClusterWith(t, 3, func(c *cluster) {
-		c.engineOpts.CheckpointBytes = 2048
-		c.catchUp = 10
-	})
-	lead := c.leader()
-	laggard := c.follower()
-	c.stop(laggard.id)
-	acked := sendN(t, lead, 200)
+	c := newClusterWith(t, 3, withSnapshots)
+	lead, laggard, acked := c.lagBehindSnapshot(200)
 	c.net.damageSnapshots.Store(1)
 	laggard = c.start(laggard.id, false)
 	c.waitApplied(lead.eng.AppliedIndex())

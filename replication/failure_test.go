@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/opencmq/opencmq/engine"
 	"github.com/opencmq/opencmq/segment/vfs"
@@ -103,18 +102,7 @@ func TestEngineFailureStopsLeader(t *testing.T) {
 	}
 	checkStopped(t, lead)
 	// The others go on without it.
-	var next *testNode
-	for i := 0; i < 500 && next == nil; i++ {
-		for _, tn := range c.nodes {
-			if tn != lead && tn.node.Status().Role == "leader" {
-				next = tn
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if next == nil {
-		t.Fatal("no other leader after the leader's engine failed")
-	}
+	next := c.otherLeader(lead)
 	if _, err := next.eng.SendMessage(ctx, "ns", "q", []byte("after"), 0); err != nil {
 		t.Fatal(err)
 	}

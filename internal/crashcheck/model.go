@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/opencmq/opencmq/engine"
+	"github.com/opencmq/opencmq/internal/testkit"
 )
 
 // The workload's queues, in creation order. q1 moves its dead letters to dlq, which is never
@@ -102,7 +103,7 @@ func (c *Capture) WithImage(what string, image any) *Capture {
 // Verify drains every queue of engine e (whose clock is clock; the workload's clock at the
 // capture) and checks it against what the capture must hold. It returns the messages it
 // received, by queue: they are in flight afterwards.
-func (r *Run) Verify(e *engine.Engine, clock *Clock, c *Capture) map[string][]engine.Message {
+func (r *Run) Verify(e *engine.Engine, clock *testkit.Clock, c *Capture) map[string][]engine.Message {
 	r.t.Helper()
 	ctx := r.ctx
 	clock.Advance(6 * time.Second) // past every lease (<= 5 s) and delay (<= 3 s)

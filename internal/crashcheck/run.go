@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/opencmq/opencmq/engine"
+	"github.com/opencmq/opencmq/internal/testkit"
 )
 
 // System is the stack the workload drives.
@@ -53,7 +54,7 @@ type System interface {
 type Run struct {
 	Seed  uint64
 	Rand  *rand.Rand // the workload's random source; a System may draw its options from it
-	Clock *Clock
+	Clock *testkit.Clock
 
 	// Reopens lets the workload restart the stack cleanly; Crashes lets it crash it
 	// (between calls) and verify the recovered engine at once.
@@ -98,7 +99,7 @@ type handle struct {
 
 // NewRun prepares a run for seed: its random source and model. Start creates the queues
 // once the System is open (the System may draw its options from Rand first).
-func NewRun(t testing.TB, seed uint64, clock *Clock, stats map[string]int) *Run {
+func NewRun(t testing.TB, seed uint64, clock *testkit.Clock, stats map[string]int) *Run {
 	r := &Run{
 		Seed: seed, Rand: rand.New(rand.NewPCG(seed, 0x63726173)), Clock: clock, Reopens: true,
 		t: t, ctx: context.Background(), queues: map[string]*queueModel{}, deleted: map[string]bool{}, stats: stats,

@@ -1,4 +1,4 @@
-package crashcheck
+package testkit
 
 import (
 	"os"
