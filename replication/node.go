@@ -120,7 +120,7 @@ type Node struct {
 
 	// beforeSync, when set (tests only), runs in the loop before every raft log fsync.
 	beforeSync atomic.Pointer[func()]
-	started atomic.Bool // Start ran the loop: Stop waits for it
+	started    atomic.Bool // Start ran the loop: Stop waits for it
 }
 
 type proposal struct {
