@@ -522,6 +522,9 @@ func (e *Engine) applyItems(items []applyItem) {
 			continue
 		}
 		r := e.sm.apply(it.index, it.cmd, it.want)
+		if e.sm.err != nil {
+			e.fail(e.sm.err) // latched before any caller hears of the failure
+		}
 		if it.done != nil {
 			it.done <- r
 		}
