@@ -68,7 +68,7 @@ func failAtPoint(t *testing.T, point string, budget int, seed uint64, stats map[
 	fireAt := int64(1 + run.Rand.IntN(budget))
 	t.Cleanup(failpoint.Reset) // runs before the system closes the engine
 	run.FailAt(point, fireAt, func(detail string) {
-		run.Capture(fmt.Sprintf("power loss at %s %s (hit %d)", point, detail, fireAt), func() any {
+		run.Capture(fmt.Sprintf("power loss at %s (hit %d, %s)", point, fireAt, detail), func() any {
 			return mem.CrashClone(rand.New(rand.NewPCG(seed, uint64(fireAt))))
 		})
 	})
