@@ -91,6 +91,7 @@ type Node struct {
 	storage *raftlog.Storage
 	rn      *raft.RawNode
 	eng     *engine.Engine
+	engine  atomic.Pointer[engine.Engine] // eng, for goroutines other than the loop
 	members *membership
 
 	propc   chan proposal
@@ -208,6 +209,7 @@ func New(cfg Config) (*Node, error) {
 // starts the raft loop.
 func (n *Node) Start(eng *engine.Engine) error {
 	n.eng = eng
+	n.engine.Store(eng)
 	hs, cs, err := n.storage.InitialState()
 	if err != nil {
 		return err
@@ -308,9 +310,17 @@ func (n *Node) Stop() error {
 // node, or nil while it runs normally. A stopped node neither votes nor leads nor applies.
 func (n *Node) Err() error { return n.fatal() }
 
+// fatal is the error that stopped the node: its own, or its engine's (an engine latches
+// a storage failure before it answers the caller that hit it, and the loop records it on
+// the node only once Apply has returned; between the two the node is already failed).
 func (n *Node) fatal() error {
 	if p := n.failed.Load(); p != nil {
 		return *p
+	}
+	if eng := n.engine.Load(); eng != nil {
+		if err := eng.Err(); err != nil {
+			return fmt.Errorf("replication: engine failed: %w", err)
+		}
 	}
 	return nil
 }
@@ -369,7 +379,8 @@ func (n *Node) run() {
 				n.fail(err)
 			}
 		}
-		if n.fatal() != nil {
+		if err := n.fatal(); err != nil {
+			n.fail(err) // records an engine failure on the node too (no-op if already failed)
 			for _, r := range reads {
 				r.done <- n.fatal()
 			}
