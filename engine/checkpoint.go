@@ -206,7 +206,7 @@ func (d *decoder) queue() (*queue, error) {
 		entries = append(entries, index.TimeEntry{T: d.varint(), Seq: d.uvarint()})
 	}
 	if d.err != nil {
-		return nil, d.err
+		return nil, fmt.Errorf("%w: %v", ErrBadCheckpoint, d.err)
 	}
 	if err := q.times.Restore(0, entries, lastSeq, lastT); err != nil {
 		return nil, bad(err.Error())

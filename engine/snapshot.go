@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/opencmq/opencmq/failpoint"
@@ -46,14 +47,23 @@ func (cw *chunkWriter) chunk(kind byte, payload []byte) {
 	if cw.err != nil {
 		return
 	}
-	cw.buf = binary.AppendUvarint(append(cw.buf[:0], kind), uint64(len(payload)))
+	cw.buf = appendChunk(cw.buf[:0], kind, payload)
+	_, cw.err = cw.w.Write(cw.buf)
+	cw.n++
+}
+
+// appendChunk appends one framed chunk: kind | length uvarint | payload | checksum.
+func appendChunk(dst []byte, kind byte, payload []byte) []byte {
+	dst = binary.AppendUvarint(append(dst, kind), uint64(len(payload)))
+	dst = append(dst, payload...)
+	return binary.LittleEndian.AppendUint64(dst, chunkSum(kind, payload))
+}
+
+func chunkSum(kind byte, payload []byte) uint64 {
 	h := xxhash.New()
 	h.Write([]byte{kind})
 	h.Write(payload)
-	cw.buf = append(cw.buf, payload...)
-	cw.buf = binary.LittleEndian.AppendUint64(cw.buf, h.Sum64())
-	_, cw.err = cw.w.Write(cw.buf)
-	cw.n++
+	return h.Sum64()
 }
 
 // WriteSnapshot streams the current state and every stored message to w and returns the
@@ -133,21 +143,36 @@ func (cr *chunkReader) next() (byte, []byte, error) {
 	if err != nil || n > maxChunkBytes {
 		return 0, nil, fmt.Errorf("%w: bad chunk length", ErrBadSnapshot)
 	}
-	if uint64(cap(cr.buf)) < n+8 {
-		cr.buf = make([]byte, n+8)
-	}
-	b := cr.buf[:n+8]
-	if _, err := io.ReadFull(cr.r, b); err != nil {
+	b, err := readGrowing(cr.r, cr.buf[:0], int(n)+8)
+	cr.buf = b[:0]
+	if err != nil {
 		return 0, nil, fmt.Errorf("%w: %v", ErrBadSnapshot, err)
 	}
-	h := xxhash.New()
-	h.Write([]byte{kind})
-	h.Write(b[:n])
-	if h.Sum64() != binary.LittleEndian.Uint64(b[n:]) {
+	if chunkSum(kind, b[:n]) != binary.LittleEndian.Uint64(b[n:]) {
 		return 0, nil, fmt.Errorf("%w: chunk %d checksum mismatch", ErrBadSnapshot, cr.n)
 	}
 	cr.n++
 	return kind, b[:n], nil
+}
+
+// readStep bounds how far readGrowing allocates ahead of the bytes that actually arrived.
+const readStep = 1 << 20
+
+// readGrowing reads exactly n bytes into buf (reusing its capacity), growing it as the
+// bytes arrive rather than by what n claims: a stream that announces a large chunk and
+// then ends costs at most readStep bytes more than it delivered.
+func readGrowing(r io.Reader, buf []byte, n int) ([]byte, error) {
+	buf = buf[:0]
+	for len(buf) < n {
+		step := min(n-len(buf), readStep)
+		buf = slices.Grow(buf, step)
+		k, err := io.ReadFull(r, buf[len(buf):len(buf)+step])
+		buf = buf[:len(buf)+k]
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // Directory names used while installing a snapshot.
@@ -323,6 +348,11 @@ func (e *Engine) readSnapshot(r io.Reader, staged *store) (*stateMachine, error)
 		case 'm':
 			if log == nil || log.LastSeq()+1 >= cur.tail {
 				return nil, fmt.Errorf("%w: unexpected message chunk", ErrBadSnapshot)
+			}
+			// A record the engine could not read later would stop the node when a
+			// receive reaches it: refuse it now, before anything is installed.
+			if _, _, _, ok := decodeMessage(payload); !ok {
+				return nil, fmt.Errorf("%w: queue %d: malformed message record", ErrBadSnapshot, cur.id)
 			}
 			if _, err := log.Append(recMessage, payload); err != nil {
 				return nil, err
