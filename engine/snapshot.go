@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/opencmq/opencmq/failpoint"
+	"github.com/opencmq/opencmq/internal/readn"
 	"github.com/opencmq/opencmq/segment"
 	"github.com/opencmq/opencmq/segment/vfs"
 )
@@ -143,7 +143,7 @@ func (cr *chunkReader) next() (byte, []byte, error) {
 	if err != nil || n > maxChunkBytes {
 		return 0, nil, fmt.Errorf("%w: bad chunk length", ErrBadSnapshot)
 	}
-	b, err := readGrowing(cr.r, cr.buf[:0], int(n)+8)
+	b, err := readn.Read(cr.r, cr.buf, int(n)+8)
 	cr.buf = b[:0]
 	if err != nil {
 		return 0, nil, fmt.Errorf("%w: %v", ErrBadSnapshot, err)
@@ -153,26 +153,6 @@ func (cr *chunkReader) next() (byte, []byte, error) {
 	}
 	cr.n++
 	return kind, b[:n], nil
-}
-
-// readStep bounds how far readGrowing allocates ahead of the bytes that actually arrived.
-const readStep = 1 << 20
-
-// readGrowing reads exactly n bytes into buf (reusing its capacity), growing it as the
-// bytes arrive rather than by what n claims: a stream that announces a large chunk and
-// then ends costs at most readStep bytes more than it delivered.
-func readGrowing(r io.Reader, buf []byte, n int) ([]byte, error) {
-	buf = buf[:0]
-	for len(buf) < n {
-		step := min(n-len(buf), readStep)
-		buf = slices.Grow(buf, step)
-		k, err := io.ReadFull(r, buf[len(buf):len(buf)+step])
-		buf = buf[:len(buf)+k]
-		if err != nil {
-			return buf, err
-		}
-	}
-	return buf, nil
 }
 
 // Directory names used while installing a snapshot.

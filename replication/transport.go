@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/opencmq/opencmq/internal/readn"
 	"go.etcd.io/raft/v3/raftpb"
 	"google.golang.org/protobuf/proto"
 )
@@ -160,8 +161,9 @@ func readMessage(r *bufio.Reader) (*raftpb.Message, error) {
 	if n > maxFrameBytes {
 		return nil, fmt.Errorf("replication: frame of %d bytes", n)
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r, b); err != nil {
+	// The length is the peer's word: allocate as the bytes arrive, not as it claims.
+	b, err := readn.Read(r, nil, int(n))
+	if err != nil {
 		return nil, err
 	}
 	m := &raftpb.Message{}
