@@ -98,7 +98,8 @@ func (u *QueueAttributeUpdate) apply(a QueueAttributes) QueueAttributes {
 	return a
 }
 
-// Limits are the server-wide bounds. The zero value of a field means its default.
+// Limits are the server-wide bounds. The zero value of a field means its default. They
+// decide results of commands, so every replica of a group must use the same limits.
 type Limits struct {
 	MinMaxMsgHeapNum       int64 // default 1,000,000 (CMQ); lower it for tests and small deployments
 	MaxMaxMsgHeapNum       int64 // default 1,000,000,000
@@ -120,6 +121,11 @@ type Limits struct {
 	DeadLetterMaxTTL       int64 // default 43200
 	DeadLetterMaxReceive   int64 // default 1000
 	MaxChangeVisibilitySec int64 // default 43200
+	// MaxReplayKeys bounds the replay keys of signed requests the state machine remembers
+	// (see WithReplayKey; about 50 bytes each); default 1,048,576.
+	MaxReplayKeys int
+	// MaxReplaySeconds bounds how long one is remembered; default 172,800 (2 days).
+	MaxReplaySeconds int64
 }
 
 func (l Limits) withDefaults() Limits {
@@ -153,6 +159,8 @@ func (l Limits) withDefaults() Limits {
 	def(&l.DeadLetterMaxTTL, 43200)
 	def(&l.DeadLetterMaxReceive, 1000)
 	def(&l.MaxChangeVisibilitySec, 43200)
+	defi(&l.MaxReplayKeys, 1<<20)
+	def(&l.MaxReplaySeconds, 172_800)
 	return l
 }
 

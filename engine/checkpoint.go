@@ -18,9 +18,10 @@ import (
 //
 // The body holds the whole state machine except message bodies, which stay in the queue
 // logs: the checkpoint promises that every queue log holds at least [first, tail).
+// Version 2 adds the replay keys (replay.go) after the topics; version 1 is still read.
 const (
 	checkpointMagic   = "OCMQCKPT"
-	checkpointVersion = 1
+	checkpointVersion = 2
 	checkpointName    = "checkpoint"
 )
 
@@ -44,6 +45,7 @@ func (sm *stateMachine) encodeState(dst []byte) []byte {
 		dst = q.appendState(dst)
 	}
 	dst = sm.appendTopicState(dst)
+	dst = sm.replay.appendState(dst)
 	return binary.LittleEndian.AppendUint64(dst, xxhash.Sum64(dst))
 }
 
@@ -98,8 +100,9 @@ func decodeState(b []byte, l Limits, s *store) (*stateMachine, error) {
 	if xxhash.Sum64(body) != sum {
 		return nil, fmt.Errorf("%w: checksum mismatch", ErrBadCheckpoint)
 	}
-	if v := binary.LittleEndian.Uint16(body[len(checkpointMagic):]); v != checkpointVersion {
-		return nil, fmt.Errorf("%w: unknown version %d", ErrBadCheckpoint, v)
+	version := binary.LittleEndian.Uint16(body[len(checkpointMagic):])
+	if version != 1 && version != checkpointVersion {
+		return nil, fmt.Errorf("%w: unknown version %d", ErrBadCheckpoint, version)
 	}
 	d := decoder{b: body[len(checkpointMagic)+2:]}
 	sm := newStateMachine(l, s)
@@ -130,6 +133,11 @@ func decodeState(b []byte, l Limits, s *store) (*stateMachine, error) {
 	}
 	if err := d.topics(sm); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadCheckpoint, err)
+	}
+	if version >= 2 {
+		if err := d.replaySet(&sm.replay); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrBadCheckpoint, err)
+		}
 	}
 	if d.err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBadCheckpoint, d.err)

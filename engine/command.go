@@ -62,6 +62,9 @@ type Command struct {
 	Now       int64
 	Namespace string
 	Queue     string
+	// Replay, if its Hash is set, identifies the signed client request this command comes
+	// from: the state machine applies a key at most once while it is remembered.
+	Replay ReplayKey
 
 	Attrs  QueueAttributes      // CreateQueue
 	Update QueueAttributeUpdate // SetQueueAttributes
@@ -92,15 +95,21 @@ type Command struct {
 	GiveUp bool
 }
 
-// commandFormatVersion is the first byte of every encoded command. Part of the log format.
-const commandFormatVersion = 1
+// The first byte of every encoded command (part of the log format): version 1, or version 2
+// for a command with a replay key, which follows the common fields. A command without a
+// key is written as version 1, so logs of earlier releases and commands without keys are
+// the same bytes.
+const (
+	commandFormatVersion       = 1
+	commandFormatVersionReplay = 2
+)
 
 // ErrBadCommand is returned by DecodeCommand for bytes that are not a valid command.
 var ErrBadCommand = errors.New("engine: malformed command")
 
 // encodedSizeHint is an upper estimate of c's encoded size, so that encoding allocates once.
 func (c *Command) encodedSizeHint() int {
-	n := 64 + len(c.Namespace) + len(c.Queue) + len(c.Topic) + len(c.Subscription.Name) + len(c.RoutingKey)
+	n := 80 + len(c.Namespace) + len(c.Queue) + len(c.Topic) + len(c.Subscription.Name) + len(c.RoutingKey)
 	for _, b := range c.Bodies {
 		n += len(b) + binary.MaxVarintLen32
 	}
@@ -118,13 +127,21 @@ func (c *Command) Encode() []byte { return c.AppendEncode(make([]byte, 0, c.enco
 
 // AppendEncode appends the binary encoding of c to dst and returns it.
 func (c *Command) AppendEncode(dst []byte) []byte {
-	dst = append(dst, commandFormatVersion, byte(c.Type))
+	version := byte(commandFormatVersion)
+	if c.Replay.Hash != 0 {
+		version = commandFormatVersionReplay
+	}
+	dst = append(dst, version, byte(c.Type))
 	dst = binary.AppendVarint(dst, c.Now)
 	dst = appendString(dst, c.Namespace)
 	dst = appendString(dst, c.Queue)
 	dst = binary.AppendUvarint(dst, c.QueueID)
 	dst = appendString(dst, c.Topic)
 	dst = appendString(dst, c.Subscription.Name)
+	if version == commandFormatVersionReplay {
+		dst = binary.LittleEndian.AppendUint64(dst, c.Replay.Hash)
+		dst = binary.AppendVarint(dst, c.Replay.Expiry)
+	}
 	switch c.Type {
 	case CmdCreateQueue:
 		dst = appendAttrs(dst, &c.Attrs)
@@ -205,7 +222,8 @@ func boolByte(b bool) byte {
 // DecodeCommand decodes one command. The returned command's byte slices alias b.
 func DecodeCommand(b []byte) (*Command, error) {
 	d := decoder{b: b}
-	if d.byte() != commandFormatVersion {
+	version := d.byte()
+	if version != commandFormatVersion && version != commandFormatVersionReplay {
 		return nil, fmt.Errorf("%w: unknown format version", ErrBadCommand)
 	}
 	c := &Command{Type: CommandType(d.byte())}
@@ -215,6 +233,12 @@ func DecodeCommand(b []byte) (*Command, error) {
 	c.QueueID = d.uvarint()
 	c.Topic = d.string()
 	c.Subscription.Name = d.string()
+	if version == commandFormatVersionReplay {
+		if c.Replay.Hash = d.uint64(); c.Replay.Hash == 0 {
+			d.fail("replay key") // written as version 1
+		}
+		c.Replay.Expiry = d.varint()
+	}
 	switch c.Type {
 	case CmdCreateQueue:
 		d.attrs(&c.Attrs)
@@ -357,9 +381,12 @@ func (d *decoder) byte() byte {
 	return v
 }
 
+// Varints must be minimal (binary.Uvarint also accepts a value padded with 0x80 bytes and
+// a final 0x00): every encoding has exactly one decoding and vice versa, so two logs that
+// mean the same thing are the same bytes.
 func (d *decoder) varint() int64 {
 	v, n := binary.Varint(d.b)
-	if n <= 0 {
+	if n <= 0 || n > 1 && d.b[n-1] == 0 {
 		d.fail("varint")
 		return 0
 	}
@@ -369,11 +396,21 @@ func (d *decoder) varint() int64 {
 
 func (d *decoder) uvarint() uint64 {
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
+	if n <= 0 || n > 1 && d.b[n-1] == 0 {
 		d.fail("uvarint")
 		return 0
 	}
 	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) uint64() uint64 {
+	if len(d.b) < 8 {
+		d.fail("uint64")
+		return 0
+	}
+	v := binary.LittleEndian.Uint64(d.b)
+	d.b = d.b[8:]
 	return v
 }
 

@@ -373,6 +373,9 @@ func (e *Engine) propose(ctx context.Context, c *Command, want bool) result {
 		return result{err: ErrInternal}
 	}
 	c.Now = e.nowMs()
+	if c.Type != CmdTick && c.Type != CmdReceive {
+		c.Replay = replayKeyFrom(ctx)
+	}
 	if e.opts.Replicator != nil {
 		return e.proposeReplicated(ctx, c, want)
 	}

@@ -52,6 +52,11 @@ var (
 	ErrIsDeadLetterQueue = &Error{Code: 4000, Module: 10750, Message: "queue is a dead letter queue, cannot be deleted"}
 	ErrDeadLetterBound   = &Error{Code: 4000, Module: 10780, Message: "deadLetter queue bound too many times"}
 	ErrInternal          = &Error{Code: 6000, Module: 10050, Message: "server internal error"}
+	// ErrReplayed refuses a signed request that was already applied (see WithReplayKey).
+	ErrReplayed = &Error{Code: 4100, Module: 10030, Message: "authentication failed: replayed request: this signature was already used; sign every request with a fresh Nonce or Timestamp"}
+	// ErrReplayTooOld refuses a signed request whose twin may have been forgotten: its
+	// Timestamp is about to leave the window, or the replay record is full.
+	ErrReplayTooOld = &Error{Code: 4100, Module: 10030, Message: "authentication failed: Timestamp is too old for the replay record (the server is under heavy load, or clocks are off); check the client's clock"}
 )
 
 // ErrOutcomeUnknown is returned when a command was handed to the log but its result could

@@ -22,6 +22,7 @@ func FuzzDecodeCommand(f *testing.F) {
 		{Type: CmdChangeVisibility, Namespace: "ns", Queue: "q", Handles: []string{"h"}, VisibilitySeconds: 7},
 		{Type: CmdRewind, Namespace: "ns", Queue: "q", StartConsumeTime: 1700000000},
 		{Type: CmdTick, Now: 99},
+		{Type: CmdSend, Namespace: "ns", Queue: "q", Bodies: [][]byte{[]byte("a")}, Replay: ReplayKey{Hash: 1 << 63, Expiry: 1700000300}},
 	}
 	for _, c := range seeds {
 		f.Add(c.AppendEncode(nil))

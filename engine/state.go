@@ -36,6 +36,8 @@ type stateMachine struct {
 	woken []*queue
 	// unflushed lists the queues appended to in the current apply batch.
 	unflushed []*queue
+	// replay remembers the replay keys of applied signed requests (replay.go).
+	replay replaySet
 	// err latches a storage failure: the state no longer matches the log, so every later
 	// command fails.
 	err error
@@ -52,6 +54,7 @@ func newStateMachine(l Limits, s *store) *stateMachine {
 		queues:      make(map[uint64]*queue),
 		topics:      make(map[string]map[string]*topic),
 		pushSubs:    make(map[uint64]*subscription),
+		replay:      newReplaySet(l),
 		readBuf:     make([]byte, 0, 64<<10),
 	}
 }
@@ -77,6 +80,13 @@ func (sm *stateMachine) apply(idx uint64, c *Command, want bool) result {
 	}
 	now := max(c.Now, sm.clock)
 	sm.clock = now
+	sm.replay.sweep(now / 1000)
+	if c.Replay.Hash != 0 {
+		// Before anything else: a replay changes nothing, whatever it asks.
+		if err := sm.replay.admit(c.Replay, now); err != nil {
+			return result{err: err}
+		}
+	}
 	var r result
 	switch c.Type {
 	case CmdTick:

@@ -79,8 +79,14 @@ func lookupAction(name, buf []byte) *action {
 // never tells a handler that its client went away, so nothing may wait forever.
 const opTimeout = 30 * time.Second
 
-func opContext() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.Background(), opTimeout)
+// opContext is the context of a backend call for r: bounded by opTimeout, and carrying
+// r's replay key (engine.WithReplayKey) if it has one.
+func (r *request) opContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	if r.replay.Hash != 0 {
+		ctx = engine.WithReplayKey(ctx, r.replay)
+	}
+	return ctx, cancel
 }
 
 // maxPollingWait is CMQ's longest long poll (pollingWaitSeconds 0–30).
@@ -136,7 +142,7 @@ func (s *Server) createQueue(r *request) error {
 	if a.DeadLetter, err = engine.ParseDeadLetterPolicy(r.str("deadLetterPolicy")); err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	id, err := s.backend.CreateQueue(ctx, r.ns, name, a)
 	if err != nil {
@@ -182,7 +188,7 @@ func (s *Server) setQueueAttributes(r *request) error {
 	if u.DeadLetter, err = engine.ParseDeadLetterPolicy(r.str("deadLetterPolicy")); err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	a, err := s.backend.SetQueueAttributes(ctx, r.ns, name, u)
 	if err != nil {
@@ -198,7 +204,7 @@ func (s *Server) deleteQueue(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	if err := s.backend.DeleteQueue(ctx, r.ns, name); err != nil {
 		return err
@@ -212,7 +218,7 @@ func (s *Server) getQueueAttributes(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	info, err := s.backend.GetQueueAttributes(ctx, r.ns, name)
 	if err != nil {
@@ -280,7 +286,7 @@ func (s *Server) listQueue(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	total, refs, err := s.backend.ListQueues(ctx, r.ns, search, offset, limit)
 	if err != nil {
@@ -300,7 +306,7 @@ func (s *Server) listDeadLetterSourceQueues(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	total, refs, err := s.backend.ListDeadLetterSourceQueues(ctx, r.ns, dlq, search, offset, limit)
 	if err != nil {
@@ -363,7 +369,7 @@ func (s *Server) sendMessage(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	ids, err := s.backend.BatchSendMessage(ctx, r.ns, name, [][]byte{append([]byte(nil), body...)}, delay)
 	if err != nil {
@@ -391,7 +397,7 @@ func (s *Server) batchSendMessage(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	ids, err := s.backend.BatchSendMessage(ctx, r.ns, name, copyBodies(bodies), delay)
 	if err != nil {
@@ -514,7 +520,7 @@ func (s *Server) deleteMessage(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	errs, err := s.backend.BatchDeleteMessage(ctx, r.ns, name, []string{h})
 	if err != nil {
@@ -549,7 +555,7 @@ func (s *Server) batchDeleteMessage(r *request) error {
 	for i, p := range idx {
 		handles[i] = string(r.params[p].value)
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	errs, err := s.backend.BatchDeleteMessage(ctx, r.ns, name, handles)
 	if err != nil {
@@ -603,7 +609,7 @@ func (s *Server) changeMessageVisibility(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	next, err := s.backend.ChangeMessageVisibility(ctx, r.ns, name, h, secs)
 	if err != nil {
@@ -623,7 +629,7 @@ func (s *Server) rewindQueue(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	if err := s.backend.RewindQueue(ctx, r.ns, name, t); err != nil {
 		return err
@@ -637,7 +643,7 @@ func (s *Server) unbindDeadLetterQueue(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	if err := s.backend.UnbindDeadLetterQueue(ctx, r.ns, name); err != nil {
 		return err
@@ -653,7 +659,7 @@ func (s *Server) queryQueueRoute(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	if _, err := s.backend.GetQueueAttributes(ctx, r.ns, name); err != nil {
 		return err

@@ -17,8 +17,10 @@ var (
 	errNoTimestamp   = &engine.Error{Code: 4100, Module: 10030, Message: "authentication failed: parameter Timestamp is missing"}
 	errBadTimestamp  = &engine.Error{Code: 4100, Module: 10030, Message: "authentication failed: parameter Timestamp must be unix seconds"}
 	errSecretID      = &engine.Error{Code: 4100, Module: 10270, Message: "secret id is not existed"}
-	errReplay        = &engine.Error{Code: 4100, Module: 10030, Message: "authentication failed: replayed request: this signature was already used; sign every request with a fresh Nonce or Timestamp"}
-	errReplayFull    = &engine.Error{Code: 4100, Module: 10030, Message: "authentication failed: Timestamp is too old for the replay cache under the current load; check the client's clock"}
+	// The replay refusals are the engine's, so a replay is answered alike whether this
+	// node's cache or the replicated record (engine.WithReplayKey) catches it.
+	errReplay     = engine.ErrReplayed
+	errReplayFull = engine.ErrReplayTooOld
 )
 
 // clip shortens client-supplied text quoted in an error message.

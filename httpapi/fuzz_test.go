@@ -72,7 +72,10 @@ func FuzzParseRequest(f *testing.F) {
 		}
 		c := e.client(accountA)
 		c.path = path
-		if c.path == "" || strings.ContainsAny(c.path, "?#") || !strings.HasPrefix(c.path, "/") {
+		// A path a request line can carry: no '?' or '#', no space or control character
+		// (fasthttp turns CR and LF into spaces).
+		if c.path == "" || strings.ContainsAny(c.path, "?# \x7f") || !strings.HasPrefix(c.path, "/") ||
+			strings.IndexFunc(c.path, func(r rune) bool { return r < 0x20 }) >= 0 {
 			c.path = "/"
 		}
 		if method == "GET" {

@@ -2,6 +2,9 @@ package httpapi
 
 import (
 	"hash/maphash"
+
+	"github.com/cespare/xxhash/v2"
+	"github.com/opencmq/opencmq/engine"
 	"sync"
 	"time"
 )
@@ -17,6 +20,10 @@ import (
 // would expire by floor are refused (their twin may have been forgotten), so the protection
 // never silently weakens; under a load above max/window requests per second the accepted
 // Timestamp window therefore shrinks on the old side (see errReplayFull).
+//
+// The cache is this node's and lives in memory: it is a cheap first filter. What makes a
+// replay fail on another node or after a restart is the key (replayKey) that the request's
+// command carries into the replicated state machine (engine.WithReplayKey).
 type replayCache struct {
 	mu        sync.Mutex
 	seed      maphash.Seed
@@ -45,17 +52,22 @@ func newReplayCache(retention time.Duration, max int) *replayCache {
 	}
 }
 
+// expiry is the unix second until which a request stamped ts (0 if unknown) must be
+// remembered: a request stamped ts is accepted until ts+window; without a Timestamp (check
+// disabled), for the window from now.
+func (c *replayCache) expiry(ts, now int64) int64 {
+	if ts != 0 {
+		return ts + c.retention + 1
+	}
+	return now + c.retention
+}
+
 // check records the signature of a request stamped ts (unix seconds; 0 if unknown) and
 // returns errReplay if it was recorded before and is still remembered.
 func (c *replayCache) check(acct uint32, sig []byte, ts int64, now time.Time) error {
 	h := maphash.Bytes(c.seed, sig) ^ (uint64(acct)+1)*0x9e3779b97f4a7c15
 	n := now.Unix()
-	// A request stamped ts is accepted until ts+window: remember it that long. Without a
-	// Timestamp (check disabled), remember it for the window from now.
-	exp := n + c.retention
-	if ts != 0 {
-		exp = ts + c.retention + 1
-	}
+	exp := c.expiry(ts, n)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sweep(n)
@@ -130,4 +142,24 @@ func (c *replayCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.m)
+}
+
+// replayClockSkew is how much longer than this node the replicated record keeps a key (in
+// seconds). The record expires keys by the state machine's time, the latest any node has
+// stamped, and refuses a request whose key would already have expired there; the margin
+// lets the nodes' clocks differ by this much before requests at the old edge of the
+// Timestamp window are refused for it.
+const replayClockSkew = 60
+
+// replayKey is the cluster-wide identity of a signed request: a hash of the account's
+// SecretId and the signature, the same on every node and across restarts (unlike the
+// cache's seeded hash). The signature is an HMAC under the account's key, so nobody without
+// that key can aim a collision at someone's request; a chance collision refuses one honest
+// request, with probability about n²/2⁶⁵.
+func replayKey(secretID string, sig []byte, expiry int64) engine.ReplayKey {
+	h := xxhash.New()
+	h.WriteString(secretID)
+	h.Write([]byte{0})
+	h.Write(sig)
+	return engine.ReplayKey{Hash: max(h.Sum64(), 1), Expiry: expiry}
 }

@@ -28,9 +28,10 @@ type request struct {
 	post   bool
 	path   string // raw request path, as the client signed it (aliases the RequestCtx)
 
-	act  *action
-	acct *account
-	ns   string
+	act    *action
+	acct   *account
+	ns     string
+	replay engine.ReplayKey // of a state-changing request; zero when unchecked
 
 	rid     []byte
 	code    int
@@ -65,6 +66,7 @@ func releaseRequest(r *request) {
 	r.path = ""
 	r.act = nil
 	r.acct = nil
+	r.replay = engine.ReplayKey{}
 	r.ns = ""
 	r.rid = r.rid[:0]
 	r.code = 0

@@ -60,9 +60,13 @@ func (s *Server) dispatch(ctx *fasthttp.RequestCtx, r *request) error {
 	}
 	if s.replay != nil && r.act.writes {
 		sig, _ := r.get("Signature")
-		if err := s.replay.check(r.acct.idx, sig, ts, s.now()); err != nil {
+		now := s.now()
+		if err := s.replay.check(r.acct.idx, sig, ts, now); err != nil {
 			return err
 		}
+		// The command carries the key, so that the replicated state machine refuses the
+		// request on every other node and after restarts too.
+		r.replay = replayKey(r.acct.SecretID, sig, s.replay.expiry(ts, now.Unix())+replayClockSkew)
 	}
 	return r.act.fn(s, r)
 }

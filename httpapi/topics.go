@@ -62,7 +62,7 @@ func (s *Server) createTopic(r *request) error {
 		ft = -1 // out of range either way; the backend says which values it takes
 	}
 	a.FilterType = int(ft)
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	id, err := s.backend.CreateTopic(ctx, r.ns, name, a)
 	if err != nil {
@@ -82,7 +82,7 @@ func (s *Server) setTopicAttributes(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	if present {
 		err = s.backend.SetTopicAttributes(ctx, r.ns, name, size)
@@ -103,7 +103,7 @@ func (s *Server) deleteTopic(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	if err := s.backend.DeleteTopic(ctx, r.ns, name); err != nil {
 		return err
@@ -117,7 +117,7 @@ func (s *Server) listTopic(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	total, refs, err := s.backend.ListTopics(ctx, r.ns, search, offset, limit)
 	if err != nil {
@@ -142,7 +142,7 @@ func (s *Server) getTopicAttributes(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	info, err := s.backend.GetTopicAttributes(ctx, r.ns, name)
 	if err != nil {
@@ -177,7 +177,7 @@ func (s *Server) publishMessage(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	// routingKey: PY, CPP and TGO always send it, empty on tag topics: "" is no key.
 	ids, err := s.backend.PublishMessage(ctx, r.ns, name, [][]byte{append([]byte(nil), body...)}, tags, r.str("routingKey"))
@@ -206,7 +206,7 @@ func (s *Server) batchPublishMessage(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	ids, err := s.backend.PublishMessage(ctx, r.ns, name, copyBodies(bodies), tags, r.str("routingKey"))
 	if err != nil {
@@ -250,7 +250,7 @@ func (s *Server) subscribe(r *request) error {
 	if cfg.FilterTags, cfg.BindingKeys, err = r.filters(); err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	id, err := s.backend.Subscribe(ctx, r.ns, topic, cfg)
 	if err != nil {
@@ -274,7 +274,7 @@ func (s *Server) setSubscriptionAttributes(r *request) error {
 	if u.FilterTags, u.BindingKeys, err = r.filters(); err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	if err := s.backend.SetSubscriptionAttributes(ctx, r.ns, topic, sub, u); err != nil {
 		return err
@@ -288,7 +288,7 @@ func (s *Server) unsubscribe(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	if err := s.backend.Unsubscribe(ctx, r.ns, topic, sub); err != nil {
 		return err
@@ -302,7 +302,7 @@ func (s *Server) clearSubscriptionFilterTags(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	if err := s.backend.ClearSubscriptionFilterTags(ctx, r.ns, topic, sub); err != nil {
 		return err
@@ -323,7 +323,7 @@ func (s *Server) listSubscriptionByTopic(r *request) error {
 	if limit > maxSubscriptionListLimit {
 		return errRange("limit", 0, maxSubscriptionListLimit)
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	total, refs, err := s.backend.ListSubscriptions(ctx, r.ns, topic, search, offset, limit)
 	if err != nil {
@@ -363,7 +363,7 @@ func (s *Server) getSubscriptionAttributes(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	info, err := s.backend.GetSubscriptionAttributes(ctx, r.ns, topic, sub)
 	if err != nil {
@@ -399,7 +399,7 @@ func (s *Server) queryTopicRoute(r *request) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := opContext()
+	ctx, cancel := r.opContext()
 	defer cancel()
 	if _, err := s.backend.GetTopicAttributes(ctx, r.ns, name); err != nil {
 		return err
