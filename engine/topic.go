@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // TopicAttributes are a topic's settable attributes.
@@ -84,9 +85,9 @@ var (
 	ErrTooManyFilterTags    = &Error{Code: 4000, Module: 10490, Message: "number of filterTag exceed limit (max 5)"}
 	ErrTooManyBindingKeys   = &Error{Code: 4000, Module: 10680, Message: "too many bindingKey (max 5)"}
 	ErrTooManyMsgTags       = &Error{Code: 4000, Module: 10720, Message: "too many msgTag (max 5)"}
-	ErrRoutingKey           = &Error{Code: 4000, Module: 10691, Message: "routingKey format error: at most 64 bytes, 15 dots, no wildcards"}
-	ErrBindingKey           = &Error{Code: 4000, Module: 10692, Message: "bindingKey format error: at most 64 bytes and 15 dots"}
-	ErrTag                  = &Error{Code: 4000, Module: 10693, Message: "tag format error: 1-16 characters"}
+	ErrRoutingKey           = &Error{Code: 4000, Module: 10691, Message: "routingKey format error: at most 64 bytes, 15 dots, no wildcards, UTF-8 without control characters"}
+	ErrBindingKey           = &Error{Code: 4000, Module: 10692, Message: "bindingKey format error: at most 64 bytes and 15 dots, UTF-8 without control characters"}
+	ErrTag                  = &Error{Code: 4000, Module: 10693, Message: "tag format error: 1-16 characters, UTF-8 without control characters"}
 )
 
 const (
@@ -123,7 +124,21 @@ type subscription struct {
 	undeliverable uint64 // queue subscription copies that could not be enqueued (queue missing or full)
 }
 
-func validTag(t string) bool { return len(t) >= 1 && len([]rune(t)) <= maxTagLen }
+func validTag(t string) bool {
+	return len(t) >= 1 && utf8.RuneCountInString(t) <= maxTagLen && printable(t)
+}
+
+// printable reports whether s is valid UTF-8 without ASCII control characters. Tags, keys
+// and endpoints are echoed in JSON, which cannot carry other bytes unchanged, and tags and
+// endpoints also travel in pushes' headers and request lines, where CR and LF must not.
+func printable(s string) bool {
+	for _, c := range []byte(s) {
+		if c < 0x20 || c == 0x7f {
+			return false
+		}
+	}
+	return utf8.ValidString(s)
+}
 
 func checkTags(tags []string, tooMany *Error) error {
 	if len(tags) > maxTags {
@@ -139,7 +154,7 @@ func checkTags(tags []string, tooMany *Error) error {
 
 // checkKey validates a routing key (wildcards false) or a binding key (wildcards true).
 func checkKey(k string, wildcards bool) bool {
-	if len(k) > maxKeyBytes || strings.Count(k, ".") > maxKeyDots {
+	if len(k) > maxKeyBytes || strings.Count(k, ".") > maxKeyDots || !printable(k) {
 		return false
 	}
 	if !wildcards {
@@ -221,6 +236,9 @@ func checkFilters(tags, keys []string, t *topic) error {
 func checkEndpointURL(s string) error {
 	if strings.ContainsAny(s, " \t\r\n") {
 		return ErrEndpointBlank
+	}
+	if !printable(s) {
+		return errorf(ErrEndpoint, "endpoint must be UTF-8 without control characters")
 	}
 	u, err := url.Parse(s)
 	if len(s) > 500 || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {

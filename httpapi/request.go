@@ -16,7 +16,7 @@ import (
 // fasthttp.Args and are valid only until the request is released.
 type param struct {
 	raw   []byte // the name as sent (decoded), which is what the client signed
-	name  []byte // raw without surrounding spaces (NGO sends "offset "), used for lookup
+	name  []byte // the name the signature covers, used for lookup: see parse
 	value []byte
 }
 
@@ -43,7 +43,8 @@ type request struct {
 	b64       [64]byte // its Base64
 	hosts     []string
 	lower     [48]byte
-	srcLen    int // size of the parsed body or query
+	names     []byte // storage of names rewritten by parse
+	srcLen    int    // size of the parsed body or query
 }
 
 var requestPool = sync.Pool{New: func() any {
@@ -55,7 +56,7 @@ func acquireRequest() *request { return requestPool.Get().(*request) }
 // releaseRequest returns r to the pool unless it grew large (a 1 MB request would otherwise
 // pin its buffers forever).
 func releaseRequest(r *request) {
-	if r.srcLen > 64<<10 || cap(r.w.b) > 64<<10 || cap(r.sts) > 64<<10 || cap(r.params) > 64 {
+	if r.srcLen > 64<<10 || cap(r.w.b) > 64<<10 || cap(r.sts) > 64<<10 || cap(r.params) > 64 || cap(r.names) > 4<<10 {
 		return
 	}
 	r.args.Reset()
@@ -77,6 +78,7 @@ func releaseRequest(r *request) {
 	r.sts2 = r.sts2[:0]
 	clear(r.hosts[:cap(r.hosts)])
 	r.hosts = r.hosts[:0]
+	r.names = r.names[:0]
 	r.srcLen = 0
 	requestPool.Put(r)
 }
@@ -87,6 +89,11 @@ func b2s(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // parse decodes a form-encoded parameter string ('+' is a space, %XX an escape; a malformed
 // escape is kept literally), checks the parameter count and refuses repeated names.
+//
+// A parameter is looked up by the name the signature covers: the name as sent without
+// surrounding spaces (NGO sends "offset "), with '_' read as '.' (the signature's PHP
+// legacy signs "msgBody_1" as "msgBody.1", so both must mean the same parameter, or one
+// could be swapped for the other under the same signature), so sending both is a repeat.
 func (r *request) parse(src []byte) error {
 	r.srcLen = len(src)
 	// Count first: parsing half a million empty parameters would bloat the pooled Args.
@@ -94,8 +101,29 @@ func (r *request) parse(src []byte) error {
 		return errTooManyParams
 	}
 	r.args.ParseBytes(src)
+	// Rewritten names go to r.names, sized first so that it never moves under them.
+	need := 0
+	for k := range r.args.All() {
+		if bytes.IndexByte(k, '_') >= 0 {
+			need += len(k)
+		}
+	}
+	if cap(r.names) < need {
+		r.names = make([]byte, 0, need)
+	}
 	for k, v := range r.args.All() {
-		r.params = append(r.params, param{raw: k, name: bytes.TrimSpace(k), value: v})
+		name := bytes.TrimSpace(k)
+		if bytes.IndexByte(name, '_') >= 0 {
+			start := len(r.names)
+			for _, c := range name {
+				if c == '_' {
+					c = '.'
+				}
+				r.names = append(r.names, c)
+			}
+			name = r.names[start:len(r.names):len(r.names)]
+		}
+		r.params = append(r.params, param{raw: k, name: name, value: v})
 	}
 	slices.SortFunc(r.params, func(a, b param) int { return bytes.Compare(a.name, b.name) })
 	for i := 1; i < len(r.params); i++ {
