@@ -94,6 +94,9 @@
 // attributes; an empty deadLetterPolicy there means "unchanged" (PY re-sends every attribute,
 // with an empty policy), and UnbindDeadLetterQueue removes a policy.
 //
+// A parameter name is looked up without surrounding spaces and with '_' read as '.', as the
+// signature reads it (msgBody_1 is msgBody.1; both in one request is 4000/10330).
+//
 // Indexed parameters (msgBody.n, receiptHandle.n, msgTag.n, filterTag.n, bindingKey.n) are
 // collected by numeric index: they must run 0..n-1 (TGO, NODE, CPP's Subscribe) or 1..n (PY,
 // JAVA, …) without gaps (4000/10380); msgBody.n and receiptHandle.n take 1–16 values
@@ -106,6 +109,10 @@
 // strategy or format means "unchanged": CPP always sends both); ClearSubscriptionFilterTags
 // empties the tags. A request carries at most MaxParams parameters (4000/10000) and
 // at most Config.MaxRequestBytes (1 MiB) of body or query (4000/10420).
+//
+// Tags (msgTag.n, filterTag.n), routing and binding keys and push endpoints must be UTF-8
+// without control characters (4000/10693, 10691, 10692, 10500): they come back in JSON and
+// travel in push requests' headers.
 //
 // Message bodies must be non-empty (4000/10120) and valid UTF-8 (4000/10110, naming the
 // parameter and byte offset): responses are JSON, which cannot carry other bytes exactly,
@@ -157,13 +164,22 @@
 // ListDeadLetterSourceQueues, QueryQueueRoute, GetTopicAttributes, ListTopic,
 // GetSubscriptionAttributes, ListSubscriptionByTopic and QueryTopicRoute, which SDKs
 // legitimately repeat: CPP reseeds its Nonce every second, NODE's Nonce is 0–9999) is
-// remembered until its Timestamp leaves the window, and a byte-identical replay is refused with 4100/10030 "replayed request". One
+// remembered until its Timestamp leaves the window, and a byte-identical replay is refused
+// with 4100/10030 "replayed request", on every node of a cluster and across restarts: the
+// node's in-memory cache below is a first filter, and the request's command carries a key
+// (a hash of SecretId and Signature, engine.WithReplayKey) that the replicated state
+// machine remembers, in its checkpoints and snapshots too, until the key expires (its
+// Timestamp's window plus 60 s, for clock differences between nodes) and refuses to apply
+// twice. The reads and receives above are not checked at all, on any node (SDKs repeat
+// them): whoever captures a signed receive can repeat it within the window and take
+// messages with it, so use TLS where the network is not trusted. One
 // consequence: a CPP client sending the same body twice to the same queue within one second
 // produces the same signature, and the second send is refused (set DisableReplayCheck if such
 // clients matter more than replay protection). The cache holds at most
 // Config.ReplayCacheEntries (default 2^20, about 40 MB); when full it forgets the entries that
 // expire first and from then on refuses requests whose entries would have expired by then
-// (4100/10030 "Timestamp is too old for the replay cache") — protection never silently
+// (4100/10030 "Timestamp is too old for the replay record"; the replicated record does the
+// same with its own bound, engine.Limits.MaxReplayKeys) — protection never silently
 // lapses; under sustained load above entries/window requests per second the accepted
 // Timestamp window shrinks on the old side instead.
 //
@@ -193,7 +209,10 @@
 //   - ListDeadLetterSourceQueues' limit is bounded by the backend (1000), not the DOC's 50.
 //   - The request cap applies to the raw (encoded) body: a body near a 1 MiB maxMsgSize does
 //     not fit once form-encoded; raise Config.MaxRequestBytes for such queues.
-//   - Through NewHTTPServer, a GET request line and headers must fit in 16 KiB (fasthttp
-//     answers 431 beyond); SDKs refuse GET URLs over 2048 characters anyway. A POST body
-//     more than 64 KiB over MaxRequestBytes is refused by fasthttp itself (413).
+//   - Through NewHTTPServer, a GET request line and headers must fit in 16 KiB (431 beyond);
+//     SDKs refuse GET URLs over 2048 characters anyway. A POST body more than 64 KiB over
+//     MaxRequestBytes (chunked or not) is refused before it is read (413, from its
+//     Content-Length when it has one). These answers, and those to requests that are not
+//     HTTP (400) or arrive too slowly (408), carry a JSON body with 4000/10420 and close
+//     the connection.
 package httpapi

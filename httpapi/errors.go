@@ -17,6 +17,10 @@ var (
 	errNoTimestamp   = &engine.Error{Code: 4100, Module: 10030, Message: "authentication failed: parameter Timestamp is missing"}
 	errBadTimestamp  = &engine.Error{Code: 4100, Module: 10030, Message: "authentication failed: parameter Timestamp must be unix seconds"}
 	errSecretID      = &engine.Error{Code: 4100, Module: 10270, Message: "secret id is not existed"}
+	// Requests the HTTP server could not read (see Server.unparsable).
+	errUnparsable      = &engine.Error{Code: 4000, Module: 10420, Message: "cannot parse request: malformed HTTP"}
+	errHeadersTooLarge = &engine.Error{Code: 4000, Module: 10420, Message: "cannot parse request: the request line and headers are too large"}
+	errRequestTimeout  = &engine.Error{Code: 4000, Module: 10420, Message: "cannot parse request: the request did not arrive in time"}
 	// The replay refusals are the engine's, so a replay is answered alike whether this
 	// node's cache or the replicated record (engine.WithReplayKey) catches it.
 	errReplay     = engine.ErrReplayed

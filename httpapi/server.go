@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -250,7 +251,37 @@ func (s *Server) NewHTTPServer() *fasthttp.Server {
 		DisablePreParseMultipartForm: true,
 		CloseOnShutdown:              true,
 		Logger:                       fasthttpLogger{s.logger},
+		ErrorHandler:                 s.unparsable,
 	}
+}
+
+// unparsable answers a request fasthttp could not read (a body beyond MaxRequestBodySize,
+// headers beyond the read buffer, a timeout, malformed framing) with a CMQ error in JSON,
+// under the HTTP status that says why: 413, 431, 408 or 400. fasthttp closes the
+// connection afterwards.
+func (s *Server) unparsable(ctx *fasthttp.RequestCtx, err error) {
+	status, e := fasthttp.StatusBadRequest, errUnparsable
+	var small *fasthttp.ErrSmallBuffer
+	var netErr net.Error
+	switch {
+	case errors.Is(err, fasthttp.ErrBodyTooLarge):
+		status, e = fasthttp.StatusRequestEntityTooLarge, errTooLarge(s.maxBody).(*engine.Error)
+	case errors.As(err, &small):
+		status, e = fasthttp.StatusRequestHeaderFieldsTooLarge, errHeadersTooLarge
+	case errors.As(err, &netErr) && netErr.Timeout():
+		status, e = fasthttp.StatusRequestTimeout, errRequestTimeout
+	}
+	w := jsonWriter{}
+	w.b = strconv.AppendInt(append(w.b, `{"code":`...), int64(e.Code), 10)
+	w.comma = true
+	w.errMessage("message", e)
+	w.str("requestId", s.ridPrefix+"unparsable-"+strconv.FormatUint(s.ridCounter.Add(1), 10))
+	w.b = append(w.b, '}')
+	ctx.Response.Reset()
+	ctx.SetStatusCode(status)
+	ctx.SetContentType("application/json")
+	ctx.SetBody(w.b)
+	s.logger.Debug("unparsable request", "status", status, "err", err.Error())
 }
 
 // fasthttpLogger sends fasthttp's own messages (connection errors) to slog at Warn.
