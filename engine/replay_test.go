@@ -98,16 +98,8 @@ func sendKeyed(e *Engine, k ReplayKey, body string) error {
 // standalone restart or crash, and when the log holds it twice (a re-proposal).
 func TestReplayRefusedEverywhere(t *testing.T) {
 	log := &sharedLog{}
-	fss := []*vfs.MemFS{vfs.NewMem(), vfs.NewMem()}
 	clock := newFakeClock()
-	open := func(i int) *Engine {
-		e, err := Open("/data", Options{FS: fss[i], Now: clock.Now, Limits: testLimits, ManualTick: true,
-			Replicator: replicaView{log, i == 0}, CheckpointBytes: 256})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e
-	}
+	open := replicaOpener(t, log, clock.Now)
 	a, b := open(0), open(1)
 	log.replicas = []*Engine{a, b}
 	defer func() { a.Close(); b.Close() }()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/opencmq/opencmq/segment/vfs"
 )
@@ -41,17 +42,23 @@ func (v replicaView) Checkpointed(index uint64) {
 	v.mu.Unlock()
 }
 
-func TestReplicatedEnginesAgree(t *testing.T) {
-	log := &sharedLog{}
+// replicaOpener returns a function that opens replica i (0 leads) of log, each on a file
+// system of its own that survives reopening; now is the clock (nil: the real one).
+func replicaOpener(t *testing.T, log *sharedLog, now func() time.Time) func(i int) *Engine {
 	fss := []*vfs.MemFS{vfs.NewMem(), vfs.NewMem()}
-	open := func(i int) *Engine {
-		e, err := Open("/data", Options{FS: fss[i], Limits: testLimits, ManualTick: true,
+	return func(i int) *Engine {
+		e, err := Open("/data", Options{FS: fss[i], Now: now, Limits: testLimits, ManualTick: true,
 			Replicator: replicaView{log, i == 0}, CheckpointBytes: 256})
 		if err != nil {
 			t.Fatal(err)
 		}
 		return e
 	}
+}
+
+func TestReplicatedEnginesAgree(t *testing.T) {
+	log := &sharedLog{}
+	open := replicaOpener(t, log, nil)
 	a, b := open(0), open(1)
 	log.replicas = []*Engine{a, b}
 	ctx := context.Background()

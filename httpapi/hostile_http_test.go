@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/fasthttputil"
 )
 
 // Hostile input on the wire, through NewHTTPServer: framing the handler never sees.
@@ -18,13 +17,7 @@ import (
 // rawServer serves the API on an in-memory listener and returns a dialer of raw
 // connections to it.
 func rawServer(t *testing.T, e *testEnv) func() net.Conn {
-	ln := fasthttputil.NewInmemoryListener()
-	srv := e.srv.NewHTTPServer()
-	go srv.Serve(ln) //nolint:errcheck
-	t.Cleanup(func() {
-		srv.Shutdown() //nolint:errcheck
-		ln.Close()
-	})
+	ln := serveInMemory(t, e)
 	return func() net.Conn {
 		c, err := ln.Dial()
 		if err != nil {

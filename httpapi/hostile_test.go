@@ -20,38 +20,31 @@ func (e *testEnv) fingerprint() string {
 	e.t.Helper()
 	ctx := context.Background()
 	var b strings.Builder
+	// show prints one observation; an error in observing fails the test.
+	show := func(what string, v any, err error) {
+		if err != nil {
+			e.t.Fatalf("%s: %v", what, err)
+		}
+		fmt.Fprintf(&b, "%s %+v\n", what, v)
+	}
 	for _, ns := range []string{accountA.Namespace, accountB.Namespace} {
 		_, qs, err := e.eng.ListQueues(ctx, ns, "", 0, 1000)
-		if err != nil {
-			e.t.Fatal(err)
-		}
+		show(ns+" queues", qs, err)
 		for _, q := range qs {
 			info, err := e.eng.GetQueueAttributes(ctx, ns, q.Name)
-			if err != nil {
-				e.t.Fatal(err)
-			}
-			fmt.Fprintf(&b, "%s queue %+v %+v\n", ns, info, info.Attributes.DeadLetter)
+			show(ns+" queue", info, err)
+			show(ns+" policy", info.Attributes.DeadLetter, nil)
 		}
 		_, ts, err := e.eng.ListTopics(ctx, ns, "", 0, 1000)
-		if err != nil {
-			e.t.Fatal(err)
-		}
+		show(ns+" topics", ts, err)
 		for _, tr := range ts {
 			info, err := e.eng.GetTopicAttributes(ctx, ns, tr.Name)
-			if err != nil {
-				e.t.Fatal(err)
-			}
-			fmt.Fprintf(&b, "%s topic %+v\n", ns, info)
+			show(ns+" topic", info, err)
 			_, subs, err := e.eng.ListSubscriptions(ctx, ns, tr.Name, "", 0, 100)
-			if err != nil {
-				e.t.Fatal(err)
-			}
+			show(ns+" subscriptions", subs, err)
 			for _, s := range subs {
 				si, err := e.eng.GetSubscriptionAttributes(ctx, ns, tr.Name, s.Name)
-				if err != nil {
-					e.t.Fatal(err)
-				}
-				fmt.Fprintf(&b, "%s sub %+v\n", ns, si)
+				show(ns+" subscription", si, err)
 			}
 		}
 	}

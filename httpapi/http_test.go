@@ -18,8 +18,9 @@ type httpEnv struct {
 	hc *fasthttp.Client
 }
 
-func newHTTPEnv(t *testing.T) *httpEnv {
-	e := newEnv(t, nil)
+// serveInMemory serves e's API through NewHTTPServer on an in-memory listener until the
+// test ends.
+func serveInMemory(t *testing.T, e *testEnv) *fasthttputil.InmemoryListener {
 	ln := fasthttputil.NewInmemoryListener()
 	srv := e.srv.NewHTTPServer()
 	go srv.Serve(ln) //nolint:errcheck
@@ -27,6 +28,12 @@ func newHTTPEnv(t *testing.T) *httpEnv {
 		srv.Shutdown() //nolint:errcheck
 		ln.Close()
 	})
+	return ln
+}
+
+func newHTTPEnv(t *testing.T) *httpEnv {
+	e := newEnv(t, nil)
+	ln := serveInMemory(t, e)
 	hc := &fasthttp.Client{
 		Dial:        func(string) (net.Conn, error) { return ln.Dial() },
 		ReadTimeout: 40 * time.Second,
