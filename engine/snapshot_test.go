@@ -3,6 +3,8 @@ package engine
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -150,5 +152,35 @@ func TestSnapshotInstallFinishesAfterCrash(t *testing.T) {
 			t.Fatalf("step %d: the interrupted install did not complete", step)
 		}
 		again.Close()
+	}
+}
+
+// TestSnapshotRefusesMalformedMessage: a stream whose checksums hold but whose message
+// record the engine could not read is refused before anything is installed (installed, it
+// would stop the node when a receive reached the record).
+func TestSnapshotRefusesMalformedMessage(t *testing.T) {
+	chunks := snapshotChunks(snapshotSeed(t))
+	// Replace the first message chunk's payload with 3 bytes (a record needs at least 9).
+	for off := 0; off < len(chunks); {
+		kind := chunks[off]
+		n, k := binary.Uvarint(chunks[off+1:])
+		if kind == 'm' {
+			rest := chunks[off+1+k+int(n):]
+			chunks = append(append(append(chunks[:off:off], 'm', 3), "bad"...), rest...)
+			break
+		}
+		off += 1 + k + int(n)
+	}
+	dst, err := Open("/data", Options{FS: vfs.NewMem(), Limits: testLimits, ManualTick: true, Replicator: nopReplicator{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dst.Close()
+	before := engineDigest(t, dst)
+	if _, err := dst.RestoreSnapshot(bytes.NewReader(frameSnapshot(chunks))); !errors.Is(err, ErrBadSnapshot) {
+		t.Fatalf("restore: %v, want ErrBadSnapshot", err)
+	}
+	if engineDigest(t, dst) != before {
+		t.Fatal("a refused stream changed the state")
 	}
 }
