@@ -35,7 +35,9 @@ type Transport interface {
 // TCPTransport sends raft messages over TCP with length-prefixed frames. Each node dials its
 // peers for its own outgoing messages and only reads from connections peers dialled to it,
 // so a one-way partition ("A cannot dial B") behaves as one. Snapshots use a connection of
-// their own, so a large transfer does not hold up heartbeats.
+// their own, so a large transfer does not hold up heartbeats. When the transport listens on a
+// specific IP, it also dials from that IP (see dialSource), so peers and firewall rules see
+// each node's connections coming from its own address, even for several nodes on one host.
 //
 // Frame format (part of the replication wire format):
 //
@@ -49,6 +51,8 @@ type TCPTransport struct {
 	ln     net.Listener
 	logger *slog.Logger
 	node   *Node
+	// localIP is the IP the listener is bound to; nil when it listens on every address.
+	localIP net.IP
 
 	mu      sync.Mutex
 	peers   map[uint64]*peerSender
@@ -72,7 +76,35 @@ func NewTCPTransport(addr string, logger *slog.Logger) (*TCPTransport, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &TCPTransport{ln: ln, logger: logger, peers: map[uint64]*peerSender{}, inbound: map[net.Conn]struct{}{}}, nil
+	t := &TCPTransport{ln: ln, logger: logger, peers: map[uint64]*peerSender{}, inbound: map[net.Conn]struct{}{}}
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok && !ta.IP.IsUnspecified() {
+		t.localIP = ta.IP
+	}
+	return t, nil
+}
+
+// dialSource is the local address to dial peerAddr from: the listener's IP, or nil (the
+// kernel's choice) when the listener has no specific IP, or when that IP is a loopback one
+// and the peer is not a loopback IP literal (a loopback source cannot reach other hosts).
+// Without it, nodes sharing a host on 127.0.0.1, 127.0.0.2, … all dial from 127.0.0.1, and
+// a partition between two of them cannot be expressed as a firewall rule.
+func dialSource(localIP net.IP, peerAddr string) *net.TCPAddr {
+	if localIP == nil {
+		return nil
+	}
+	if localIP.IsLoopback() {
+		host, _, err := net.SplitHostPort(peerAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			return nil
+		}
+	}
+	return &net.TCPAddr{IP: localIP}
+}
+
+// dial connects to a peer's raft address (from the listener's IP, see dialSource).
+func (t *TCPTransport) dial(addr string) (net.Conn, error) {
+	d := net.Dialer{Timeout: dialTimeout, LocalAddr: dialSource(t.localIP, addr)}
+	return d.Dial("tcp", addr)
 }
 
 // Addr is the address the transport listens on.
@@ -253,7 +285,7 @@ func (t *TCPTransport) SendSnapshot(m *raftpb.Message, write func(io.Writer) err
 	if p == nil {
 		return fmt.Errorf("replication: unknown peer %d", m.GetTo())
 	}
-	c, err := net.DialTimeout("tcp", p.addr, dialTimeout)
+	c, err := t.dial(p.addr)
 	if err != nil {
 		return err
 	}
@@ -322,7 +354,7 @@ func (p *peerSender) run() {
 			return
 		default:
 		}
-		c, err := net.DialTimeout("tcp", p.addr, dialTimeout)
+		c, err := p.t.dial(p.addr)
 		if err != nil {
 			p.t.node.reportUnreachable(p.id)
 			select {
