@@ -1,11 +1,9 @@
 package engine
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"reflect"
-	"sort"
 	"testing"
 
 	"github.com/cespare/xxhash/v2"
@@ -18,22 +16,8 @@ func (sm *stateMachine) digest(t *testing.T) uint64 {
 	t.Helper()
 	h := xxhash.New()
 	h.Write(sm.encodeState(nil))
-	ids := make([]uint64, 0, len(sm.queues))
-	for id := range sm.queues {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	for _, id := range ids {
-		q := sm.queues[id]
-		for seq := q.first; seq < q.tail; seq++ {
-			enqueue, origin, body, err := sm.readMessage(q, seq)
-			if err != nil {
-				t.Fatalf("digest: %v", err)
-			}
-			h.Write(binary.LittleEndian.AppendUint64(nil, uint64(enqueue)))
-			h.Write([]byte(origin))
-			h.Write(body)
-		}
+	if err := sm.hashMessages(h); err != nil {
+		t.Fatalf("digest: %v", err)
 	}
 	return h.Sum64()
 }

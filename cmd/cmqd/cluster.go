@@ -1,7 +1,8 @@
 package main
 
 // Cluster plumbing of cmqd: the --peers list, the node id and admin token files, and the
-// admin endpoints (/cluster/status, /cluster/add, /cluster/remove) served beside the CMQ API.
+// admin endpoints (/cluster/status, /cluster/digest, /cluster/add, /cluster/remove) served
+// beside the CMQ API.
 
 import (
 	"bytes"
@@ -192,6 +193,13 @@ type clusterNode interface {
 
 type nodeBox struct{ n clusterNode }
 
+// stateDigester is what GET /cluster/digest needs of the queue engine (an *engine.Engine).
+type stateDigester interface {
+	StateDigest() (applied, digest uint64, err error)
+}
+
+type digesterBox struct{ d stateDigester }
+
 // nodeReady is what /readyz answers: the node is a member of the group as far as it knows
 // (a joining node is not until it has received the entry that added it; a removed node is
 // not any more), knows a leader, and has applied everything it knows to be committed.
@@ -210,10 +218,11 @@ func nodeReady(n clusterNode) bool {
 	return false
 }
 
-// adminAPI serves /cluster/*. Every request but GET /cluster/status on a loopback-bound
+// adminAPI serves /cluster/*. Every request but the GETs (status, digest) on a loopback-bound
 // server needs the admin token in the X-Opencmq-Admin-Token header.
 type adminAPI struct {
 	node       atomic.Pointer[nodeBox]
+	engine     atomic.Pointer[digesterBox]
 	token      string
 	openStatus bool // GET /cluster/status without the token
 	log        *slog.Logger
@@ -227,6 +236,16 @@ func (a *adminAPI) setNode(n clusterNode) {
 		return
 	}
 	a.node.Store(&nodeBox{n})
+}
+
+// setEngine sets (nil: clears) the engine whose state GET /cluster/digest hashes; it is
+// cleared before the engine closes.
+func (a *adminAPI) setEngine(d stateDigester) {
+	if d == nil {
+		a.engine.Store(nil)
+		return
+	}
+	a.engine.Store(&digesterBox{d})
 }
 
 func (a *adminAPI) getNode() clusterNode {
@@ -264,12 +283,12 @@ func (a *adminAPI) serve(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
 	var wantMethod string
 	switch path {
-	case "/cluster/status":
+	case "/cluster/status", "/cluster/digest":
 		wantMethod = fasthttp.MethodGet
 	case "/cluster/add", "/cluster/remove":
 		wantMethod = fasthttp.MethodPost
 	default:
-		a.fail(ctx, fasthttp.StatusNotFound, &client.AdminError{Code: client.AdminNotFound, Message: "no such admin endpoint: " + path + " (GET /cluster/status, POST /cluster/add, POST /cluster/remove)"})
+		a.fail(ctx, fasthttp.StatusNotFound, &client.AdminError{Code: client.AdminNotFound, Message: "no such admin endpoint: " + path + " (GET /cluster/status, GET /cluster/digest, POST /cluster/add, POST /cluster/remove)"})
 		return
 	}
 	if string(ctx.Method()) != wantMethod && !(wantMethod == fasthttp.MethodGet && ctx.IsHead()) {
@@ -290,11 +309,30 @@ func (a *adminAPI) serve(ctx *fasthttp.RequestCtx) {
 	switch path {
 	case "/cluster/status":
 		a.reply(ctx, fasthttp.StatusOK, adminStatus{Status: n.Status(), Ready: nodeReady(n)})
+	case "/cluster/digest":
+		a.digest(ctx, n)
 	case "/cluster/add":
 		a.add(ctx, n)
 	case "/cluster/remove":
 		a.remove(ctx, n)
 	}
+}
+
+// digest answers the node's digest of its replicated state (engine.StateDigest): replicas
+// that report the same applied index must report the same digest.
+func (a *adminAPI) digest(ctx *fasthttp.RequestCtx, n clusterNode) {
+	b := a.engine.Load()
+	if b == nil {
+		a.fail(ctx, fasthttp.StatusServiceUnavailable, &client.AdminError{Code: client.AdminStarting, Message: "the queue engine is not open (starting or stopping)"})
+		return
+	}
+	applied, digest, err := b.d.StateDigest()
+	if err != nil {
+		a.log.Error("state digest failed", "err", err)
+		a.fail(ctx, fasthttp.StatusInternalServerError, &client.AdminError{Code: client.AdminInternal, Message: "state digest: " + err.Error()})
+		return
+	}
+	a.reply(ctx, fasthttp.StatusOK, client.ClusterDigest{ID: n.Status().ID, Applied: applied, Digest: fmt.Sprintf("%016x", digest)})
 }
 
 func (a *adminAPI) authorized(ctx *fasthttp.RequestCtx) bool {

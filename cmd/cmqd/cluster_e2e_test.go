@@ -473,7 +473,34 @@ func TestE2EClusterKillLeader(t *testing.T) {
 			t.Errorf("node %d: queue not empty after the drain: %+v", n.id, info)
 		}
 	}
+	c.checkDigestsAgree()
 	t.Logf("total %v", time.Since(start).Round(time.Millisecond))
+}
+
+// checkDigestsAgree waits (bounded) until every node reports its state digest at the same
+// applied index, and fails the test if the digests then differ: a replica diverged.
+func (c *e2eCluster) checkDigestsAgree() {
+	c.t.Helper()
+	var ds []*client.ClusterDigest
+	for try := 0; try < 100; try++ {
+		ds = ds[:0]
+		for _, n := range c.nodes {
+			if d, err := n.admin.ClusterDigest(context.Background()); err == nil {
+				ds = append(ds, d)
+			}
+		}
+		if len(ds) == len(c.nodes) && ds[0].Applied == ds[len(ds)-1].Applied && ds[0].Applied == ds[1].Applied {
+			for _, d := range ds[1:] {
+				if d.Digest != ds[0].Digest {
+					c.t.Fatalf("replicas diverged: at applied index %d node %d has digest %s, node %d has %s", d.Applied, ds[0].ID, ds[0].Digest, d.ID, d.Digest)
+				}
+			}
+			c.t.Logf("all %d replicas have state digest %s at applied index %d", len(ds), ds[0].Digest, ds[0].Applied)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c.t.Fatalf("the nodes never reported their digests at one applied index: %+v", ds)
 }
 
 // TestE2EClusterMembership adds a fourth node with cmqctl cluster add and --join, removes

@@ -216,6 +216,18 @@ func TestAdminEndpoints(t *testing.T) {
 		t.Fatalf("status before start: %v", err)
 	}
 	a.setNode(node)
+	// The digest needs the engine too.
+	if _, err := open.ClusterDigest(ctx); client.AdminCodeOf(err) != client.AdminStarting {
+		t.Fatalf("digest without an engine: %v", err)
+	}
+	a.setEngine(fakeDigester{applied: 10, digest: 0xabc})
+	if d, err := open.ClusterDigest(ctx); err != nil || d.ID != 1 || d.Applied != 10 || d.Digest != "0000000000000abc" {
+		t.Fatalf("digest: %+v %v", d, err)
+	}
+	a.setEngine(fakeDigester{err: errors.New("read failed")})
+	if _, err := open.ClusterDigest(ctx); client.AdminCodeOf(err) != client.AdminInternal {
+		t.Fatalf("digest error: %v", err)
+	}
 	// Status: open on loopback, JSON of the node's Status plus ready.
 	st, err := open.ClusterStatus(ctx)
 	if err != nil || st.ID != 1 || st.Role != "leader" || st.Term != 4 || st.Commit != 10 || len(st.Peers) != 3 || !st.Ready || st.PeerAddr(2) != "127.0.0.1:7002" {
@@ -291,6 +303,7 @@ func TestAdminEndpoints(t *testing.T) {
 		contains     string
 	}{
 		{"POST", "/cluster/status", 405, "method_not_allowed"},
+		{"POST", "/cluster/digest", 405, "method_not_allowed"},
 		{"GET", "/cluster/add?id=9&addr=a:1", 405, "method_not_allowed"},
 		{"GET", "/cluster/nope", 404, "not_found"},
 		{"GET", "/cluster", 404, "not_found"},
@@ -332,6 +345,13 @@ func TestAdminEndpoints(t *testing.T) {
 	}
 }
 
+type fakeDigester struct {
+	applied, digest uint64
+	err             error
+}
+
+func (f fakeDigester) StateDigest() (uint64, uint64, error) { return f.applied, f.digest, f.err }
+
 func TestAdminStatusNeedsTokenOffLoopback(t *testing.T) {
 	node := &fakeNode{removed: map[uint64]bool{}, st: replication.Status{ID: 1, Role: "leader", Leader: 1}}
 	a := &adminAPI{token: testAdminToken, openStatus: false, log: slog.New(slog.NewTextHandler(io.Discard, nil)), changeTimeout: time.Second}
@@ -341,6 +361,9 @@ func TestAdminStatusNeedsTokenOffLoopback(t *testing.T) {
 	defer c.Close()
 	if _, err := c.ClusterStatus(context.Background()); client.AdminCodeOf(err) != client.AdminUnauthorized {
 		t.Fatalf("status without token off loopback: %v", err)
+	}
+	if _, err := c.ClusterDigest(context.Background()); client.AdminCodeOf(err) != client.AdminUnauthorized {
+		t.Fatalf("digest without token off loopback: %v", err)
 	}
 	c2, _ := client.NewAdmin(endpoint, testAdminToken)
 	defer c2.Close()

@@ -117,9 +117,10 @@ it knows to be committed.
 
 Admin endpoints (beside the CMQ API, not signed):
   GET  /cluster/status                   role, term, leader, commit, applied, peers
+  GET  /cluster/digest                   applied index and a digest of the replicated state
   POST /cluster/add?id=N&addr=host:port  add a voter (leader only; 409 + leader id elsewhere)
   POST /cluster/remove?id=N              remove a member (leader only)
-The POSTs need the header X-Opencmq-Admin-Token: <token>; so does the status unless the
+The POSTs need the header X-Opencmq-Admin-Token: <token>; so do the GETs unless the
 HTTP listener is bound to loopback.
 
 Data directory layout:
@@ -451,6 +452,7 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	backend.b.Store(eng)
 	raftNode.Store(node)
 	admin.setNode(node)
+	admin.setEngine(eng)
 	ready.Store(true)
 	log.Info("raft node started", "engine", engineDir, "raft", raftDir, "recovery", time.Since(openStart).Round(time.Millisecond).String())
 	watchDone := make(chan struct{})
@@ -478,6 +480,7 @@ func run(args []string, stdout, stderr io.Writer, sigs <-chan os.Signal) int {
 	close(watchDone)
 	<-watchStopped
 	admin.setNode(nil)
+	admin.setEngine(nil)
 	if !stopNode(log, node, eng) {
 		status = exitFail
 	}

@@ -5,6 +5,7 @@ package client
 // status too) require the admin token in the X-Opencmq-Admin-Token header:
 //
 //	GET  /cluster/status                    → 200 {"id","role","term","leader","commit","applied","peers":[{"id","addr"}],"ready"}
+//	GET  /cluster/digest                    → 200 {"id","applied","digest"}
 //	POST /cluster/add?id=N&addr=host:port   → 200 {"ok":true}   (leader only)
 //	POST /cluster/remove?id=N               → 200 {"ok":true}   (leader only)
 //
@@ -75,6 +76,16 @@ func (s *ClusterStatus) PeerAddr(id uint64) string {
 		}
 	}
 	return ""
+}
+
+// ClusterDigest is one node's digest of its replicated state: every queue, topic and stored
+// message as of Applied. Two nodes that report the same Applied must report the same Digest;
+// otherwise a replica has diverged. Computing it stalls the node's applies for a moment
+// (it reads every stored message): a diagnostic for quiet clusters.
+type ClusterDigest struct {
+	ID      uint64 `json:"id"`
+	Applied uint64 `json:"applied"`
+	Digest  string `json:"digest"` // xxhash64, 16 hex digits
 }
 
 // Admin error codes (AdminError.Code).
@@ -148,6 +159,20 @@ func (c *Client) ClusterStatus(ctx context.Context) (*ClusterStatus, error) {
 		return nil, fmt.Errorf("cmqd admin: the answer is not a cluster status (a cmqd without cluster endpoints?): %.200s", body)
 	}
 	return &s, nil
+}
+
+// ClusterDigest returns the node's applied index and digest of its replicated state (GET
+// /cluster/digest).
+func (c *Client) ClusterDigest(ctx context.Context) (*ClusterDigest, error) {
+	body, err := c.admin(ctx, "ClusterDigest", http.MethodGet, "/cluster/digest", nil)
+	if err != nil {
+		return nil, err
+	}
+	var d ClusterDigest
+	if err := json.Unmarshal(body, &d); err != nil || d.ID == 0 || d.Digest == "" {
+		return nil, fmt.Errorf("cmqd admin: bad digest response: %.200s", body)
+	}
+	return &d, nil
 }
 
 // ClusterAdd adds node id, whose raft transport listens on addr, as a voter (POST
