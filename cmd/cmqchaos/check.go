@@ -45,6 +45,9 @@ const (
 	vOverReceive = "over-received"         // received more often than the dead-letter policy allows
 )
 
+// violationKinds lists every kind, each a check of its own in the summary's tally.
+var violationKinds = []string{vLost, vVanished, vCorrupt, vUnexpected, vResurrected, vDLQDeleted, vEarlyRedel, vEarlyDelay, vStaleDelete, vOverReceive}
+
 // Violation is one broken promise, with enough detail to find it in the history.
 type Violation struct {
 	Kind   string `json:"kind"`

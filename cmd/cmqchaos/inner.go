@@ -83,43 +83,51 @@ func (in *inner) run() int {
 	runDir := cfg.runDir
 	sum := &Summary{Seed: cfg.seed, Run: filepath.Base(runDir), DurationSec: cfg.duration.Seconds(), Producers: cfg.producers,
 		Consumers: cfg.consumers, DiskFaults: cfg.diskFaults, Queues: checkConfig()}
-	fail := func(format string, args ...any) int {
+	fail := func(check, format string, args ...any) int {
 		msg := fmt.Sprintf(format, args...)
 		logf("%s", msg)
-		sum.Problems = append(sum.Problems, msg)
+		sum.problem(check, msg)
+		if in.nem != nil {
+			sum.Faults = in.nem.faults()
+			sum.FaultCounts = faultCounts(sum.Faults)
+		}
 		writeSummary(filepath.Join(runDir, "summary.json"), sum)
-		return exitError
+		printSummary(os.Stdout, sum)
+		if check == checkHarness {
+			return exitError
+		}
+		return exitViolation
 	}
 	var err error
 	if in.pids, err = os.OpenFile(filepath.Join(runDir, pidsFileName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
-		return fail("%v", err)
+		return fail(checkHarness, "%v", err)
 	}
 	if in.c, err = newCluster(runDir, cfg.cmqdBin, in.pids); err != nil {
-		return fail("%v", err)
+		return fail(checkHarness, "%v", err)
 	}
 	h, err := newHistory(filepath.Join(runDir, "history.jsonl"))
 	if err != nil {
-		return fail("%v", err)
+		return fail(checkHarness, "%v", err)
 	}
 	nemLog, err := os.Create(filepath.Join(runDir, "nemesis.jsonl"))
 	if err != nil {
-		return fail("%v", err)
+		return fail(checkHarness, "%v", err)
 	}
 	defer nemLog.Close()
 
 	// Setup: start the nodes, wait until they are settled, create the queues.
 	setupEnd := time.Now().Add(setupBudget)
 	if err := in.c.startAll(); err != nil {
-		return fail("starting the nodes: %v", err)
+		return fail(checkHarness, "starting the nodes: %v", err)
 	}
 	for ok, why := in.c.settled(); !ok; ok, why = in.c.settled() {
 		if time.Now().After(setupEnd) {
-			return fail("the cluster did not come up within %v: %s", setupBudget, why)
+			return fail(checkHarness, "the cluster did not come up within %v: %s", setupBudget, why)
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
 	if err := createQueues(in.c, setupEnd); err != nil {
-		return fail("%v", err)
+		return fail(checkHarness, "%v", err)
 	}
 	logf("cluster up: leader node %d; queues created", in.c.leader())
 
@@ -147,31 +155,36 @@ func (in *inner) run() int {
 
 	// Final heal and recovery, with the load stopped.
 	if err := in.nem.healAll(); err != nil {
-		sum.Problems = append(sum.Problems, "final heal: "+err.Error())
+		sum.problem(checkHarness, "final heal: "+err.Error())
 	}
 	took, err := in.c.awaitRecovery(cfg.recovery)
 	sum.FinalRecoveryMs = took.Milliseconds()
 	if err != nil {
-		return fail("final recovery: %v", err)
+		return fail(checkRecovery, "final recovery: %v", err)
 	}
 	logf("recovered in %v; draining", took.Round(time.Millisecond))
 
 	// Drain, replicas, checks.
 	sum.Drained, err = w.drain(drainBudget)
 	if err != nil {
-		sum.Problems = append(sum.Problems, "drain: "+err.Error())
+		sum.problem(checkDrain, err.Error())
 	}
-	sum.Replicas = checkReplicas(in.c, replicasBudget)
-	sum.Problems = append(sum.Problems, sum.Replicas.Problems...)
+	sum.Replicas = compareReplicas(in.c, replicasBudget)
+	for _, p := range sum.Replicas.Problems {
+		sum.problem(checkReplicas, p)
+	}
 	if err := h.close(); err != nil {
-		sum.Problems = append(sum.Problems, err.Error())
+		sum.problem(checkHarness, err.Error())
 	}
 	sum.Faults = in.nem.faults()
 	sum.FaultCounts = faultCounts(sum.Faults)
 	sum.RecoveryMax, sum.RecoveryMed = recoveryStats(sum.Faults)
 	for _, f := range sum.Faults {
-		if !f.Recovered || f.Err != "" {
-			sum.Problems = append(sum.Problems, fmt.Sprintf("fault %s on %v: %s", f.Kind, f.Nodes, f.Err))
+		switch {
+		case !f.Recovered:
+			sum.problem(checkRecovery, fmt.Sprintf("fault %s on %v: %s", f.Kind, f.Nodes, f.Err))
+		case f.Err != "":
+			sum.problem(checkHarness, fmt.Sprintf("fault %s on %v: %s", f.Kind, f.Nodes, f.Err))
 		}
 	}
 	sum.Check = Check(h.snapshot(), sum.Queues)

@@ -19,8 +19,8 @@ type ReplicaReport struct {
 	Problems []string `json:"problems,omitempty"`
 }
 
-// checkReplicas runs the replica checks within budget.
-func checkReplicas(c *cluster, budget time.Duration) ReplicaReport {
+// compareReplicas runs the replica checks within budget.
+func compareReplicas(c *cluster, budget time.Duration) ReplicaReport {
 	var rep ReplicaReport
 	end := time.Now().Add(budget)
 	for _, q := range workloadQueues {

@@ -31,9 +31,48 @@ type Summary struct {
 	Drained         int           `json:"drainedMessages"`
 	Check           Report        `json:"check"`
 	Replicas        ReplicaReport `json:"replicas"`
-	// Problems are failures outside the history checks: recovery, drain, harness.
-	Problems []string `json:"problems,omitempty"`
-	Pass     bool     `json:"pass"`
+	// Problems are failures outside the history checks.
+	Problems []Problem `json:"problems,omitempty"`
+	Pass     bool      `json:"pass"`
+}
+
+// Checks outside the history, and the harness itself (a run that could not do what it
+// set out to do fails too).
+const (
+	checkRecovery = "recovery" // every heal recovered within the deadline, and the final one
+	checkDrain    = "drain"    // every queue drained and stayed empty
+	checkReplicas = "replicas" // every node reports the queues empty and the same state digest
+	checkHarness  = "harness"
+)
+
+// Problem is a failed check outside the history checks.
+type Problem struct {
+	Check  string `json:"check"`
+	Detail string `json:"detail"`
+}
+
+func (s *Summary) problem(check, detail string) {
+	s.Problems = append(s.Problems, Problem{Check: check, Detail: detail})
+}
+
+// tally counts the checks that passed and failed: one per violation kind, recovery, drain,
+// replicas and the harness.
+func (s *Summary) tally() (passed, failed int) {
+	bad := map[string]bool{}
+	for k := range s.Check.ViolationCounts {
+		bad[k] = true
+	}
+	for _, p := range s.Problems {
+		bad[p.Check] = true
+	}
+	for _, k := range append(append([]string(nil), violationKinds...), checkRecovery, checkDrain, checkReplicas, checkHarness) {
+		if bad[k] {
+			failed++
+		} else {
+			passed++
+		}
+	}
+	return passed, failed
 }
 
 func writeSummary(path string, s *Summary) error {
@@ -74,6 +113,8 @@ func printSummary(w io.Writer, s *Summary) {
 		fmt.Fprintf(w, "    %s %s id=%s msgId=%s: %s\n", v.Kind, v.Queue, v.ID, v.MsgID, v.Detail)
 	}
 	for _, p := range s.Problems {
-		fmt.Fprintf(w, "  PROBLEM: %s\n", p)
+		fmt.Fprintf(w, "  FAILED %s: %s\n", p.Check, p.Detail)
 	}
+	passed, failed := s.tally()
+	fmt.Fprintf(w, "cmqchaos: %d passed, %d failed\n", passed, failed)
 }
