@@ -53,6 +53,7 @@ type config struct {
 	diskFaults bool
 	faults     string // comma-separated fault kinds; "" is all
 	keep       bool
+	summaryTo  string // copy summary.json here (it survives the run directory's removal)
 	install    bool
 	recovery   time.Duration // how long a heal may take to recover
 
@@ -91,6 +92,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.BoolVar(&c.diskFaults, "disk-faults", true, "give every node a loop-mounted ext4 data directory and fill one node's disk as a fault")
 	fs.StringVar(&c.faults, "faults", "", "comma-separated fault kinds to draw from (default all): "+strings.Join(faultKindNames(), ","))
 	fs.BoolVar(&c.keep, "keep", false, "keep the run directory even when every check passed")
+	fs.StringVar(&c.summaryTo, "summary", "", "also write summary.json to this file")
 	fs.BoolVar(&c.install, "install", true, "install missing Debian packages (iproute2, iptables, e2fsprogs, mount) with apt-get")
 	fs.DurationVar(&c.recovery, "recovery", 30*time.Second, "deadline for the cluster to recover after a heal")
 	fs.BoolVar(&c.inner, "inner", false, "internal: run inside the namespace")

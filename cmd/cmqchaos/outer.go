@@ -158,6 +158,13 @@ func (o *outer) buildCmqd() error {
 // namespace, and removes the run directory when the run passed (and --keep is off).
 func (o *outer) cleanup(code int) {
 	killListed(filepath.Join(o.runDir, pidsFileName), o.bin)
+	if o.cfg.summaryTo != "" {
+		if b, err := os.ReadFile(filepath.Join(o.runDir, "summary.json")); err != nil {
+			logf("no summary to copy: %v", err)
+		} else if err := os.WriteFile(o.cfg.summaryTo, b, 0o644); err != nil {
+			logf("copying the summary: %v", err)
+		}
+	}
 	for _, dir := range o.mounted {
 		if err := unmountDisk(dir); err != nil {
 			logf("cleanup: %v", err)
