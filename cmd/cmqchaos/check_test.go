@@ -140,6 +140,22 @@ func TestCheck(t *testing.T) {
 				t.Errorf("duplicates: %+v", r.Duplicates)
 			}
 		}},
+		{"a long poll begun first and served after the lease ran out is no early redelivery", func(h *hist) {
+			h.send("q", "a", outcomeOK, 0, 10, 0)
+			h.recv("q", 1000, 3900, h.dv("a", "m-a", "h2", 2)) // long poll, served last
+			h.recv("q", 1003, 1008, h.dv("a", "m-a", "h1", 1))
+			h.del("q", "h2", outcomeOK, 3910, 3920)
+		}, nil, func(t *testing.T, r Report) {
+			if r.Duplicates.AfterTimeout != 1 {
+				t.Errorf("duplicates: %+v", r.Duplicates)
+			}
+		}},
+		{"two overlapping receives within a lease are an early redelivery either way", func(h *hist) {
+			h.send("q", "a", outcomeOK, 0, 10, 0)
+			h.recv("q", 1000, 1500, h.dv("a", "m-a", "h2", 2))
+			h.recv("q", 1003, 1008, h.dv("a", "m-a", "h1", 1))
+			h.del("q", "h2", outcomeOK, 1510, 1520)
+		}, map[string]int{vEarlyRedel: 1}, nil},
 		{"unexpected messages", func(h *hist) {
 			h.send("q", "a", outcomeFail, 0, 10, 0)
 			h.recv("q", 20, 30, h.dv("a", "m-a", "h1", 1), h.dv("ghost", "m-g", "h2", 1))

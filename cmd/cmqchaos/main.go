@@ -10,6 +10,7 @@
 //
 //	go run ./cmd/cmqchaos --seed 7            # one schedule of about 75 s of load and faults
 //	go run ./cmd/cmqchaos --short --seed 1    # the CI schedule (about 2 minutes in all)
+//	go run ./cmd/cmqchaos --recheck DIR       # check a kept run's history again
 //
 // It must run as root on Linux (network namespaces, iptables, loop mounts) and installs the
 // Debian packages it needs if they are missing. Traffic stays inside its namespace, on
@@ -57,6 +58,8 @@ type config struct {
 	install    bool
 	recovery   time.Duration // how long a heal may take to recover
 
+	recheck string // a kept run directory whose history to check again
+
 	// set by the outer process for the inner one
 	inner      bool
 	runDir     string
@@ -95,6 +98,7 @@ func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs.StringVar(&c.summaryTo, "summary", "", "also write summary.json to this file")
 	fs.BoolVar(&c.install, "install", true, "install missing Debian packages (iproute2, iptables, e2fsprogs, mount) with apt-get")
 	fs.DurationVar(&c.recovery, "recovery", 30*time.Second, "deadline for the cluster to recover after a heal")
+	fs.StringVar(&c.recheck, "recheck", "", "check the history of a kept run directory again (no cluster is started)")
 	fs.BoolVar(&c.inner, "inner", false, "internal: run inside the namespace")
 	fs.StringVar(&c.runDir, "run-dir", "", "internal: the run directory the outer process made")
 	fs.StringVar(&c.outerNetns, "outer-netns", "", "internal: the outer process's network namespace, which the inner one must not be in")
@@ -144,6 +148,9 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cmqchaos: %v\n", err)
 		os.Exit(exitError)
+	}
+	if cfg.recheck != "" {
+		os.Exit(recheck(cfg.recheck))
 	}
 	if cfg.inner {
 		os.Exit(runInner(cfg))
