@@ -180,8 +180,8 @@ func Check(ops []Op, cfg CheckConfig) Report {
 	}
 	tol := cfg.ToleranceMs
 
-	// home is the queue a message may legally be delivered from: the queue it was sent
-	// to, or that queue's dead-letter queue.
+	// legal reports whether a message sent by s may be delivered from queue: the queue it
+	// was sent to, or that queue's dead-letter queue.
 	legal := func(s *Op, queue string) bool {
 		return s.Queue == queue || (cfg.Queues[s.Queue].DeadLetter != "" && cfg.Queues[s.Queue].DeadLetter == queue)
 	}
