@@ -65,33 +65,39 @@ func BenchmarkAppendDurable(b *testing.B) {
 			defer l.Close()
 			payload := make([]byte, benchRecord)
 			syncs.Store(0)
-			var left atomic.Int64
-			left.Store(int64(b.N))
 			b.SetBytes(benchRecord)
 			b.ResetTimer()
-			var wg sync.WaitGroup
-			for range n {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for left.Add(-1) >= 0 {
-						seq, err := l.Append(1, payload)
-						if err == nil {
-							err = l.WaitDurable(seq)
-						}
-						if err != nil {
-							b.Error(err)
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
+			appendDurably(b, l, n, b.N, payload)
 			b.StopTimer()
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "records/s")
 			b.ReportMetric(float64(b.N)/float64(max(syncs.Load(), 1)), "records/fsync")
 		})
 	}
+}
+
+// appendDurably appends count records with n goroutines, each appending one record and
+// waiting until it is durable before the next.
+func appendDurably(b *testing.B, l *Log, n, count int, payload []byte) {
+	var left atomic.Int64
+	left.Store(int64(count))
+	var wg sync.WaitGroup
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for left.Add(-1) >= 0 {
+				seq, err := l.Append(1, payload)
+				if err == nil {
+					err = l.WaitDurable(seq)
+				}
+				if err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 func BenchmarkRawFileFsync(b *testing.B) {
@@ -215,26 +221,7 @@ func BenchmarkGroupCommitVsRaw(b *testing.B) {
 			b.ResetTimer()
 			for range rounds {
 				start := time.Now()
-				var left atomic.Int64
-				left.Store(int64(per))
-				var wg sync.WaitGroup
-				for range n {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						for left.Add(-1) >= 0 {
-							seq, err := l.Append(1, payload)
-							if err == nil {
-								err = l.WaitDurable(seq)
-							}
-							if err != nil {
-								b.Error(err)
-								return
-							}
-						}
-					}()
-				}
-				wg.Wait()
+				appendDurably(b, l, n, per, payload)
 				ours += time.Since(start)
 				start = time.Now()
 				for done := 0; done < per; done += n {
