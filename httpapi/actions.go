@@ -200,17 +200,7 @@ func (s *Server) setQueueAttributes(r *request) error {
 }
 
 func (s *Server) deleteQueue(r *request) error {
-	name, err := r.queueName()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := r.opContext()
-	defer cancel()
-	if err := s.backend.DeleteQueue(ctx, r.ns, name); err != nil {
-		return err
-	}
-	r.ok()
-	return nil
+	return s.nameAction(r, r.queueName, s.backend.DeleteQueue)
 }
 
 func (s *Server) getQueueAttributes(r *request) error {
@@ -639,17 +629,7 @@ func (s *Server) rewindQueue(r *request) error {
 }
 
 func (s *Server) unbindDeadLetterQueue(r *request) error {
-	name, err := r.queueName()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := r.opContext()
-	defer cancel()
-	if err := s.backend.UnbindDeadLetterQueue(ctx, r.ns, name); err != nil {
-		return err
-	}
-	r.ok()
-	return nil
+	return s.nameAction(r, r.queueName, s.backend.UnbindDeadLetterQueue)
 }
 
 // queryQueueRoute feeds CMQ's proprietary TCP protocol, which opencmq does not speak: it
@@ -667,5 +647,21 @@ func (s *Server) queryQueueRoute(r *request) error {
 	r.ok()
 	r.w.open("addr", '[')
 	r.w.close(']')
+	return nil
+}
+
+// nameAction answers an action that names one queue or topic and answers nothing but
+// success: read and check the name, call op under the request's deadline, answer ok.
+func (s *Server) nameAction(r *request, name func() (string, error), op func(ctx context.Context, namespace, name string) error) error {
+	n, err := name()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := r.opContext()
+	defer cancel()
+	if err := op(ctx, r.ns, n); err != nil {
+		return err
+	}
+	r.ok()
 	return nil
 }

@@ -99,17 +99,7 @@ func (s *Server) setTopicAttributes(r *request) error {
 }
 
 func (s *Server) deleteTopic(r *request) error {
-	name, err := r.topicName()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := r.opContext()
-	defer cancel()
-	if err := s.backend.DeleteTopic(ctx, r.ns, name); err != nil {
-		return err
-	}
-	r.ok()
-	return nil
+	return s.nameAction(r, r.topicName, s.backend.DeleteTopic)
 }
 
 func (s *Server) listTopic(r *request) error {
