@@ -131,44 +131,20 @@ func queueCreate(ctx context.Context, g *globals, args []string) error {
 const listPage = 100
 
 func queueList(ctx context.Context, g *globals, args []string) error {
-	fs := g.newFlagSet("queue list", "queue list [flags]")
-	search := fs.String("search", "", "only queues whose name contains this word")
-	offset := fs.Int("offset", 0, "skip this many queues")
-	limit := fs.Int("limit", 0, "list at most this many queues (default: all)")
-	if _, err := parse(fs, args, 0, 0); err != nil {
-		return err
-	}
-	c, err := g.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	cctx := g.callCtx(ctx)
-	all, total, err := listPages(*search, *offset, *limit, 10000, func(o client.ListOptions) ([]client.QueueRef, int, error) {
-		l, err := c.ListQueue(cctx, o)
-		if err != nil {
-			return nil, 0, err
-		}
-		return l.Queues, l.TotalCount, nil
-	})
-	if err != nil {
-		return err
-	}
-	if g.jsonOut {
-		return nil
-	}
-	if len(all) == 0 {
-		fmt.Fprintf(g.env.stdout, "no queues (total %d)\n", total)
-		return nil
-	}
-	tw := table(g.env.stdout)
-	fmt.Fprintln(tw, "QUEUE NAME\tQUEUE ID")
-	for _, q := range all {
-		fmt.Fprintf(tw, "%s\t%s\n", q.QueueName, q.QueueID)
-	}
-	tw.Flush()
-	fmt.Fprintf(g.env.stdout, "%d of %d queue(s)\n", len(all), total)
-	return nil
+	return listCommand[client.QueueRef]{
+		name: "queue list", usage: "queue list [flags]", plural: "queues",
+		limitHelp: "list at most this many queues (default: all)", maxPages: 10000,
+		fetch: func(ctx context.Context, c *client.Client, _ []string, o client.ListOptions) ([]client.QueueRef, int, error) {
+			l, err := c.ListQueue(ctx, o)
+			if err != nil {
+				return nil, 0, err
+			}
+			return l.Queues, l.TotalCount, nil
+		},
+		empty:  func(_ []string, total int) string { return fmt.Sprintf("no queues (total %d)", total) },
+		header: "QUEUE NAME\tQUEUE ID",
+		row:    func(q client.QueueRef) string { return q.QueueName + "\t" + q.QueueID },
+	}.run(ctx, g, args)
 }
 
 func queueGet(ctx context.Context, g *globals, args []string) error {

@@ -94,45 +94,24 @@ func subCreate(ctx context.Context, g *globals, args []string) error {
 }
 
 func subList(ctx context.Context, g *globals, args []string) error {
-	fs := g.newFlagSet("sub list", "sub list TOPIC [flags]")
-	search := fs.String("search", "", "only subscriptions whose name contains this word")
-	offset := fs.Int("offset", 0, "skip this many subscriptions")
-	limit := fs.Int("limit", 0, "list at most this many (1-100; default: all)")
-	pos, err := parse(fs, args, 1, 1)
-	if err != nil {
-		return err
-	}
-	c, err := g.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	cctx := g.callCtx(ctx)
-	all, total, err := listPages(*search, *offset, *limit, 100, func(o client.ListOptions) ([]client.SubscriptionRef, int, error) {
-		l, err := c.ListSubscriptionByTopic(cctx, pos[0], o)
-		if err != nil {
-			return nil, 0, err
-		}
-		return l.Subscriptions, l.TotalCount, nil
-	})
-	if err != nil {
-		return err
-	}
-	if g.jsonOut {
-		return nil
-	}
-	if len(all) == 0 {
-		fmt.Fprintf(g.env.stdout, "no subscriptions on topic %s (total %d)\n", pos[0], total)
-		return nil
-	}
-	tw := table(g.env.stdout)
-	fmt.Fprintln(tw, "SUBSCRIPTION NAME\tPROTOCOL\tENDPOINT\tSUBSCRIPTION ID")
-	for _, s := range all {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.SubscriptionName, s.Protocol, s.Endpoint, s.SubscriptionID)
-	}
-	tw.Flush()
-	fmt.Fprintf(g.env.stdout, "%d of %d subscription(s)\n", len(all), total)
-	return nil
+	return listCommand[client.SubscriptionRef]{
+		name: "sub list", usage: "sub list TOPIC [flags]", plural: "subscriptions",
+		limitHelp: "list at most this many (1-100; default: all)", positional: 1, maxPages: 100,
+		fetch: func(ctx context.Context, c *client.Client, pos []string, o client.ListOptions) ([]client.SubscriptionRef, int, error) {
+			l, err := c.ListSubscriptionByTopic(ctx, pos[0], o)
+			if err != nil {
+				return nil, 0, err
+			}
+			return l.Subscriptions, l.TotalCount, nil
+		},
+		empty: func(pos []string, total int) string {
+			return fmt.Sprintf("no subscriptions on topic %s (total %d)", pos[0], total)
+		},
+		header: "SUBSCRIPTION NAME\tPROTOCOL\tENDPOINT\tSUBSCRIPTION ID",
+		row: func(s client.SubscriptionRef) string {
+			return s.SubscriptionName + "\t" + s.Protocol + "\t" + s.Endpoint + "\t" + s.SubscriptionID
+		},
+	}.run(ctx, g, args)
 }
 
 func listOrNone(vs []string) string {

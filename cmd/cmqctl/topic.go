@@ -104,44 +104,20 @@ func topicCreate(ctx context.Context, g *globals, args []string) error {
 }
 
 func topicList(ctx context.Context, g *globals, args []string) error {
-	fs := g.newFlagSet("topic list", "topic list [flags]")
-	search := fs.String("search", "", "only topics whose name contains this word")
-	offset := fs.Int("offset", 0, "skip this many topics")
-	limit := fs.Int("limit", 0, "list at most this many topics (default: all)")
-	if _, err := parse(fs, args, 0, 0); err != nil {
-		return err
-	}
-	c, err := g.client()
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	cctx := g.callCtx(ctx)
-	all, total, err := listPages(*search, *offset, *limit, 10000, func(o client.ListOptions) ([]client.TopicRef, int, error) {
-		l, err := c.ListTopic(cctx, o)
-		if err != nil {
-			return nil, 0, err
-		}
-		return l.Topics, l.TotalCount, nil
-	})
-	if err != nil {
-		return err
-	}
-	if g.jsonOut {
-		return nil
-	}
-	if len(all) == 0 {
-		fmt.Fprintf(g.env.stdout, "no topics (total %d)\n", total)
-		return nil
-	}
-	tw := table(g.env.stdout)
-	fmt.Fprintln(tw, "TOPIC NAME\tTOPIC ID")
-	for _, t := range all {
-		fmt.Fprintf(tw, "%s\t%s\n", t.TopicName, t.TopicID)
-	}
-	tw.Flush()
-	fmt.Fprintf(g.env.stdout, "%d of %d topic(s)\n", len(all), total)
-	return nil
+	return listCommand[client.TopicRef]{
+		name: "topic list", usage: "topic list [flags]", plural: "topics",
+		limitHelp: "list at most this many topics (default: all)", maxPages: 10000,
+		fetch: func(ctx context.Context, c *client.Client, _ []string, o client.ListOptions) ([]client.TopicRef, int, error) {
+			l, err := c.ListTopic(ctx, o)
+			if err != nil {
+				return nil, 0, err
+			}
+			return l.Topics, l.TotalCount, nil
+		},
+		empty:  func(_ []string, total int) string { return fmt.Sprintf("no topics (total %d)", total) },
+		header: "TOPIC NAME\tTOPIC ID",
+		row:    func(t client.TopicRef) string { return t.TopicName + "\t" + t.TopicID },
+	}.run(ctx, g, args)
 }
 
 func topicGet(ctx context.Context, g *globals, args []string) error {
