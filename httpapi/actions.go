@@ -362,15 +362,7 @@ func (s *Server) sendMessage(r *request) error {
 	ctx, cancel := r.opContext()
 	defer cancel()
 	ids, err := s.backend.BatchSendMessage(ctx, r.ns, name, [][]byte{append([]byte(nil), body...)}, delay)
-	if err != nil {
-		return err
-	}
-	if len(ids) != 1 {
-		return engine.ErrInternal
-	}
-	r.ok()
-	r.w.str("msgId", ids[0])
-	return nil
+	return r.answerMsgID(ids, err)
 }
 
 func (s *Server) batchSendMessage(r *request) error {
@@ -663,5 +655,18 @@ func (s *Server) nameAction(r *request, name func() (string, error), op func(ctx
 		return err
 	}
 	r.ok()
+	return nil
+}
+
+// answerMsgID answers a single send or publish: the one message id of ids, or err.
+func (r *request) answerMsgID(ids []string, err error) error {
+	if err != nil {
+		return err
+	}
+	if len(ids) != 1 {
+		return engine.ErrInternal
+	}
+	r.ok()
+	r.w.str("msgId", ids[0])
 	return nil
 }

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"strings"
 
 	"github.com/opencmq/opencmq/engine"
@@ -171,15 +172,7 @@ func (s *Server) publishMessage(r *request) error {
 	defer cancel()
 	// routingKey: PY, CPP and TGO always send it, empty on tag topics: "" is no key.
 	ids, err := s.backend.PublishMessage(ctx, r.ns, name, [][]byte{append([]byte(nil), body...)}, tags, r.str("routingKey"))
-	if err != nil {
-		return err
-	}
-	if len(ids) != 1 {
-		return engine.ErrInternal
-	}
-	r.ok()
-	r.w.str("msgId", ids[0])
-	return nil
+	return r.answerMsgID(ids, err)
 }
 
 func (s *Server) batchPublishMessage(r *request) error {
@@ -274,31 +267,11 @@ func (s *Server) setSubscriptionAttributes(r *request) error {
 }
 
 func (s *Server) unsubscribe(r *request) error {
-	topic, sub, err := r.subscriptionNames()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := r.opContext()
-	defer cancel()
-	if err := s.backend.Unsubscribe(ctx, r.ns, topic, sub); err != nil {
-		return err
-	}
-	r.ok()
-	return nil
+	return s.subscriptionAction(r, s.backend.Unsubscribe)
 }
 
 func (s *Server) clearSubscriptionFilterTags(r *request) error {
-	topic, sub, err := r.subscriptionNames()
-	if err != nil {
-		return err
-	}
-	ctx, cancel := r.opContext()
-	defer cancel()
-	if err := s.backend.ClearSubscriptionFilterTags(ctx, r.ns, topic, sub); err != nil {
-		return err
-	}
-	r.ok()
-	return nil
+	return s.subscriptionAction(r, s.backend.ClearSubscriptionFilterTags)
 }
 
 func (s *Server) listSubscriptionByTopic(r *request) error {
@@ -397,5 +370,21 @@ func (s *Server) queryTopicRoute(r *request) error {
 	r.ok()
 	r.w.open("addr", '[')
 	r.w.close(']')
+	return nil
+}
+
+// subscriptionAction answers an action on one subscription that answers nothing but
+// success: read and check topicName and subscriptionName, call op, answer ok.
+func (s *Server) subscriptionAction(r *request, op func(ctx context.Context, namespace, topic, sub string) error) error {
+	topic, sub, err := r.subscriptionNames()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := r.opContext()
+	defer cancel()
+	if err := op(ctx, r.ns, topic, sub); err != nil {
+		return err
+	}
+	r.ok()
 	return nil
 }
