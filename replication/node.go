@@ -91,7 +91,6 @@ type Node struct {
 	storage *raftlog.Storage
 	rn      *raft.RawNode
 	eng     *engine.Engine
-	engine  atomic.Pointer[engine.Engine] // eng, for goroutines other than the loop
 	members *membership
 
 	propc   chan proposal
@@ -209,7 +208,6 @@ func New(cfg Config) (*Node, error) {
 // starts the raft loop.
 func (n *Node) Start(eng *engine.Engine) error {
 	n.eng = eng
-	n.engine.Store(eng)
 	hs, cs, err := n.storage.InitialState()
 	if err != nil {
 		return err
@@ -317,8 +315,8 @@ func (n *Node) fatal() error {
 	if p := n.failed.Load(); p != nil {
 		return *p
 	}
-	if eng := n.engine.Load(); eng != nil {
-		if err := eng.Err(); err != nil {
+	if n.eng != nil { // set by Start, before the loop or any caller can see the node working
+		if err := n.eng.Err(); err != nil {
 			return fmt.Errorf("replication: engine failed: %w", err)
 		}
 	}
