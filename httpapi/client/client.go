@@ -57,6 +57,8 @@ const MaxPollingWaitSeconds = 30
 // maxResponseBytes bounds a response body (a batch receive of 16 × 1 MiB bodies, escaped).
 const maxResponseBytes = 128 << 20
 
+var errResponseTooLarge = fmt.Errorf("response larger than %d bytes", maxResponseBytes)
+
 // Client sends signed CMQ requests to one endpoint. It is safe for concurrent use; reuse one
 // Client (and its connection pool) rather than creating one per request.
 type Client struct {
@@ -465,7 +467,7 @@ func (c *Client) do(ctx context.Context, action string, params []Param, wait int
 		return nil, nil, fmt.Errorf("cmq %s: %w", action, err)
 	}
 	if len(body) > maxResponseBytes {
-		return nil, nil, fmt.Errorf("cmq %s: response larger than %d bytes", action, maxResponseBytes)
+		return nil, nil, fmt.Errorf("cmq %s: %w", action, errResponseTooLarge)
 	}
 	if status != http.StatusOK {
 		snippet := string(body)

@@ -61,7 +61,7 @@ func (c *Client) roundTripFast(ctx context.Context, form string) (int, []byte, e
 			return 0, nil, context.DeadlineExceeded
 		}
 		if errors.Is(err, fasthttp.ErrBodyTooLarge) {
-			return 0, make([]byte, maxResponseBytes+1), nil // reported as too large by do
+			return 0, nil, errResponseTooLarge
 		}
 		return 0, nil, err
 	}
