@@ -167,13 +167,14 @@ func (it *Iterator) position() (ok bool, err error) {
 		}
 		end := s.first + s.count
 		if s == l.active() {
-			if it.next >= l.bufSeq {
-				if err := l.flushLocked(); err != nil {
-					l.mu.Unlock()
+			if waited, err := l.readableLocked(s, it.next); err != nil || waited {
+				l.mu.Unlock()
+				if err != nil {
 					return false, err
 				}
+				continue
 			}
-			end = l.bufSeq
+			end = l.unwrittenLocked()
 		}
 		limit := s.flushed
 		same := s == it.s && epoch == it.epoch
