@@ -107,13 +107,18 @@ func recordChecksum(seq uint64, length uint32, typ byte, payload []byte) uint64 
 
 // appendFrame appends the frame of record seq to dst.
 func appendFrame(dst []byte, seq uint64, typ byte, payload []byte) []byte {
+	return appendFrameSum(dst, typ, payload, recordChecksum(seq, uint32(len(payload)), typ, payload))
+}
+
+// appendFrameSum appends a frame whose checksum, sum, the caller computed.
+func appendFrameSum(dst []byte, typ byte, payload []byte, sum uint64) []byte {
 	n := len(dst)
 	dst = append(dst, make([]byte, frameHeaderSize)...)
 	dst = append(dst, payload...)
 	h := dst[n : n+frameHeaderSize]
 	binary.LittleEndian.PutUint32(h[0:], uint32(len(payload)))
 	h[4] = typ
-	binary.LittleEndian.PutUint64(h[5:], recordChecksum(seq, uint32(len(payload)), typ, payload))
+	binary.LittleEndian.PutUint64(h[5:], sum)
 	return dst
 }
 

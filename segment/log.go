@@ -70,7 +70,7 @@ type Log struct {
 	// next is the seq of the next Append: LastSeq()+1.
 	next uint64
 	// expect is how many goroutines the last sync released (its waiters and its syncer):
-	// the size the next group can reach if they all come back (see syncLocked).
+	// the size the next group can reach if they all come back (see syncAndUnlock).
 	expect int32
 	// lastSync is how long the last File.Sync of a group commit took.
 	lastSync time.Duration
@@ -204,12 +204,17 @@ func (l *Log) Append(typ byte, data []byte) (seq uint64, err error) {
 	if len(data) > l.opts.MaxRecordBytes {
 		return 0, ErrRecordTooLarge
 	}
+	// The checksum covers the seq, which only mu decides. Compute it before taking mu, for
+	// the seq this record gets unless another append takes it first, so that mu covers
+	// only the copy: with hundreds of appenders, mu is what they queue on.
+	guess := l.nextSeq.Load()
+	sum := recordChecksum(guess, uint32(len(data)), typ, data)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err := l.prepareAppendLocked(frameHeaderSize + int64(len(data))); err != nil {
 		return 0, err
 	}
-	seq = l.appendLocked(typ, data)
+	seq = l.appendLocked(typ, data, guess, sum)
 	if l.bufFullLocked() {
 		if err := l.flushLocked(); err != nil {
 			return 0, err
@@ -243,7 +248,7 @@ func (l *Log) AppendBatch(typ byte, recs [][]byte) (first uint64, err error) {
 	first = l.next
 	l.reserveLocked(int(total))
 	for _, r := range recs {
-		l.appendLocked(typ, r)
+		l.appendLocked(typ, r, 0, 0)
 	}
 	if l.bufFullLocked() {
 		if err := l.flushLocked(); err != nil {
@@ -310,8 +315,9 @@ func (l *Log) bufFullLocked() bool {
 	return true
 }
 
-// appendLocked encodes one record into the write buffer and returns its seq.
-func (l *Log) appendLocked(typ byte, data []byte) uint64 {
+// appendLocked encodes one record into the write buffer and returns its seq. sum is its
+// checksum if it gets seq sumSeq (0, which no record has, if not computed).
+func (l *Log) appendLocked(typ byte, data []byte, sumSeq, sum uint64) uint64 {
 	if l.bufp == nil {
 		l.bufp = bufPool.Get().(*[]byte)
 		l.buf = (*l.bufp)[:0]
@@ -319,7 +325,10 @@ func (l *Log) appendLocked(typ byte, data []byte) uint64 {
 	seq := l.next
 	a := l.active()
 	a.addIndex(seq, a.size, l.opts.IndexInterval)
-	l.buf = appendFrame(l.buf, seq, typ, data)
+	if seq != sumSeq {
+		sum = recordChecksum(seq, uint32(len(data)), typ, data)
+	}
+	l.buf = appendFrameSum(l.buf, typ, data, sum)
 	l.bufBytes.Store(int64(len(l.buf)))
 	a.size += frameHeaderSize + int64(len(data))
 	a.count++
@@ -488,9 +497,7 @@ func (l *Log) WaitDurable(seq uint64) error {
 			l.mu.Lock()
 			continue
 		default:
-			if err = l.syncLocked(); err == nil {
-				continue
-			}
+			return l.syncAndUnlock() // seq < next: covered
 		}
 		l.mu.Unlock()
 		return err
@@ -535,10 +542,14 @@ const (
 	gatherIdleYields = 8
 )
 
-// syncLocked makes every record appended so far durable: flush, then File.Sync of the
-// active segment with mu released. The caller checked that no sync or roll is running.
-func (l *Log) syncLocked() error {
+// syncAndUnlock makes every record appended so far durable: flush, then File.Sync of the
+// active segment with mu released. The caller holds mu and checked that no sync or roll
+// is running; mu is released on return. The group is woken after that: closing p.done
+// readies every waiter, which takes a while with hundreds, and those that run at once
+// on another processor should not find mu held.
+func (l *Log) syncAndUnlock() error {
 	if l.opts.NoSync {
+		defer l.mu.Unlock()
 		target := l.next - 1
 		if err := l.flushLocked(); err != nil {
 			return err
@@ -605,6 +616,7 @@ func (l *Log) syncLocked() error {
 	}
 	l.expect = p.joined.Load() + p.late.Load() + 1
 	l.pending.Store(nil)
+	l.mu.Unlock()
 	close(p.done)
 	return err
 }
