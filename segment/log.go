@@ -570,6 +570,10 @@ func (l *Log) syncAndUnlock() error {
 	// queued on another processor or on mu). The syncer watches through atomics: taking
 	// mu between yields would let it barge ahead of the appenders queued on mu, again and
 	// again, and see no progress. Appenders append, find this sync pending, and wait.
+	// Whenever writeAheadBytes are buffered the syncer writes them instead of yielding
+	// (writeAhead): the write(2) of a large group then overlaps its gathering, and only
+	// the tail is left to write once the group is complete. That takes mu twice per chunk,
+	// a few times per group.
 	expect, budget := l.expect, l.lastSync
 	start := time.Now()
 	l.mu.Unlock()
