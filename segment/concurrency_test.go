@@ -40,10 +40,9 @@ func TestConcurrentAppendWaitRead(t *testing.T) {
 			concurrentWorkload(t, fs, dir, Options{MaxSegmentBytes: 16 << 10, IndexInterval: 256}, 8, perG, 700)
 		})
 	}
-	// Groups of hundreds of KiB on a real disk (whose fsyncs take long enough for the
-	// syncer to gather): the syncer writes chunks ahead while appends, reads, the
-	// iterator, retention and rolls go on.
-	t.Run("disk-write-ahead", func(t *testing.T) {
+	// Groups of hundreds of KiB on a real disk, whose fsyncs take long enough for the
+	// syncer to gather them while reads, the iterator, retention and rolls go on.
+	t.Run("disk-large-groups", func(t *testing.T) {
 		concurrentWorkload(t, vfs.Default, t.TempDir(), Options{MaxSegmentBytes: 4 << 20}, 48, 12, 12<<10)
 	})
 }

@@ -62,7 +62,7 @@
 //
 // Append only encodes the record into an in-memory write buffer. The buffer is written to
 // the active segment file when it exceeds 256 KiB, when a reader needs a buffered record,
-// before every fsync, and in 64 KiB chunks while a syncer gathers its group (below). A record is durable once WaitDurable (or Sync) covering it has
+// and before every fsync. A record is durable once WaitDurable (or Sync) covering it has
 // returned nil; DurableSeq reports how far that is.
 //
 // WaitDurable implements group commit without any goroutine of its own (an engine keeps
@@ -74,15 +74,11 @@
 // syncer releases the lock and yields the processor while appends keep arriving and
 // fewer have joined than the previous sync released, bounded by a few yields in a row
 // without progress and by the duration of the previous fsync (it reads the clock, it
-// never sleeps). Whenever 64 KiB are buffered meanwhile, it writes them to the file with
-// the lock released instead of yielding (a write ahead): appends go on into a fresh
-// buffer, nothing else writes the file until that write is done, and readers of the
-// records in it wait for it. So the write of a group of hundreds of KiB overlaps its
-// gathering. Then the syncer notes the last appended seq, writes the rest of the buffer,
-// calls File.Sync (fdatasync on Linux) with the lock released, marks everything up to the
-// noted seq durable, releases the lock and wakes the group. Appends made during the fsync
-// are covered by the next one. A syncer whose previous group held nobody else does not
-// gather at all.
+// never sleeps). Then it notes the last appended seq, writes the buffer, calls
+// File.Sync (fdatasync on Linux) with the lock released, marks everything up to the noted
+// seq durable, releases the lock and wakes the group. Appends made during the fsync are
+// covered by the next one. A syncer whose previous group held nobody else does not gather
+// at all.
 //
 // Rules the implementation keeps, and which the crash tests check:
 //   - A segment's header is synced, and its directory entry made durable (FS.SyncDir),
@@ -131,14 +127,13 @@
 // # Concurrency
 //
 // A Log is safe for concurrent use. One mutex guards its in-memory state; it is never
-// held across File.Sync by WaitDurable or by a segment roll, nor across a syncer's write
-// ahead, and never held while Read or an Iterator reads a file (they use positioned reads
-// on shared handles). Appends are serialized; an append computes its checksum before
-// taking the mutex. WaitDurable joins a pending sync and wakes from it through atomics and
-// a channel, without the mutex: every lock acquisition between two fsyncs delays the
-// next. DropBefore, TruncateFrom, Reset and Close wait for a running sync (and so for its
-// write ahead) and do their (rare) file-system work under the mutex; a roll waits for a
-// write ahead before it writes and seals the segment.
+// held across File.Sync by WaitDurable or by a segment roll, and never held while Read or
+// an Iterator reads a file (they use positioned reads on shared handles). Appends are
+// serialized; an append computes its checksum before taking the mutex. WaitDurable joins
+// a pending sync and wakes from it through atomics and a channel, without the mutex:
+// every lock acquisition between two fsyncs delays the next. DropBefore, TruncateFrom,
+// Reset and Close wait for a running fsync and do their (rare) file-system work under the
+// mutex.
 //
 // Segments are reference counted: the Log holds one reference and every reader, iterator
 // or syncer using a segment's file holds another, so a segment removed by DropBefore,
@@ -149,8 +144,7 @@
 // during its call, the stored record at its seq: the checksum includes the seq.
 //
 // An Iterator is for one goroutine. Records an iterator or Read asks for that are still in
-// the write buffer are written to the file first; records a syncer is writing ahead are
-// waited for.
+// the write buffer are written to the file first.
 //
 // # Memory
 //
@@ -160,9 +154,8 @@
 //     With LazyOpen a sealed segment costs nothing until first accessed.
 //   - Write buffer: taken from a shared pool at the first append after a flush and
 //     returned at the flush (WaitDurable, Sync, a read of a buffered record, or 256 KiB
-//     buffered); 256 KiB plus one batch at most, except while a syncer gathers: then up
-//     to 1 MiB, or two buffers while it writes one ahead. A log with nothing buffered
-//     holds none.
+//     buffered); 256 KiB plus one batch at most (1 MiB plus one batch while a syncer
+//     gathers its group). A log with nothing buffered holds none.
 //   - Read: a pooled window of about 2*IndexInterval bytes per concurrent Read; the
 //     payload goes into the caller's buffer when it fits.
 //   - Iterator: a pooled 256 KiB window (bigger while it holds an outsized record),

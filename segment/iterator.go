@@ -167,14 +167,13 @@ func (it *Iterator) position() (ok bool, err error) {
 		}
 		end := s.first + s.count
 		if s == l.active() {
-			if waited, err := l.readableLocked(s, it.next); err != nil || waited {
-				l.mu.Unlock()
-				if err != nil {
+			if it.next >= l.bufSeq {
+				if err := l.flushLocked(); err != nil {
+					l.mu.Unlock()
 					return false, err
 				}
-				continue
 			}
-			end = l.unwrittenLocked()
+			end = l.bufSeq
 		}
 		limit := s.flushed
 		same := s == it.s && epoch == it.epoch

@@ -41,9 +41,6 @@ type Log struct {
 	// joining a group and waking from it take no lock (every lock acquisition on the path
 	// between two fsyncs delays the next one).
 	pending atomic.Pointer[pendingSync]
-	// bufBytes mirrors len(buf), for a gathering syncer deciding without mu whether to
-	// write ahead.
-	bufBytes atomic.Int64
 
 	mu sync.Mutex
 
@@ -55,18 +52,11 @@ type Log struct {
 	// Empty only in a log that failed during Reset.
 	segs []*segment
 	// buf holds the frames of records bufSeq..next-1, not yet written to the active
-	// segment; they belong at its file offset flushed (plus the length of the chunk being
-	// written ahead, if any). bufp is its pool handle (nil when buf is not pooled).
+	// segment; they belong at its file offset flushed. bufp is its pool handle (nil when
+	// buf is not pooled).
 	buf    []byte
 	bufp   *[]byte
 	bufSeq uint64
-	// aheadDone is non-nil while the syncer writes a chunk of the buffer ahead with mu
-	// released (writeAhead): the frames of records aheadSeq..bufSeq-1, at file offset
-	// flushed of the active segment; closed when that write ended and flushed covers it.
-	// While it is set nothing else writes to the active segment (flushLocked must not run)
-	// and those records are not readable from the file yet: readers wait for it.
-	aheadDone chan struct{}
-	aheadSeq  uint64
 	// next is the seq of the next Append: LastSeq()+1.
 	next uint64
 	// expect is how many goroutines the last sync released (its waiters and its syncer):
@@ -288,10 +278,6 @@ func (l *Log) prepareAppendLocked(need int64) error {
 		}
 		a := l.active()
 		if a.count > 0 && a.size+need > l.opts.MaxSegmentBytes {
-			if l.aheadDone != nil { // the roll writes and seals the file the syncer writes to
-				l.waitLocked(l.aheadDone)
-				continue
-			}
 			if err := l.rollLocked(); err != nil {
 				return err
 			}
@@ -302,11 +288,10 @@ func (l *Log) prepareAppendLocked(need int64) error {
 }
 
 // bufFullLocked reports whether the write buffer should be written now. While a syncer
-// gathers its group it writes the buffer itself (ahead, and before its fsync): a write by
-// an appender meanwhile would hold mu through write(2) and stall the rest of the group,
-// and while its write ahead runs nobody else may write the file at all.
+// gathers its group it is about to write the buffer anyway: a write by an appender
+// meanwhile would hold mu through write(2) and stall the rest of the group.
 func (l *Log) bufFullLocked() bool {
-	if len(l.buf) < flushThreshold || l.aheadDone != nil {
+	if len(l.buf) < flushThreshold {
 		return false
 	}
 	if p := l.pending.Load(); p != nil && p.gathering.Load() {
@@ -329,7 +314,6 @@ func (l *Log) appendLocked(typ byte, data []byte, sumSeq, sum uint64) uint64 {
 		sum = recordChecksum(seq, uint32(len(data)), typ, data)
 	}
 	l.buf = appendFrameSum(l.buf, typ, data, sum)
-	l.bufBytes.Store(int64(len(l.buf)))
 	a.size += frameHeaderSize + int64(len(data))
 	a.count++
 	l.next++
@@ -337,9 +321,7 @@ func (l *Log) appendLocked(typ byte, data []byte, sumSeq, sum uint64) uint64 {
 	return seq
 }
 
-// flushLocked writes the write buffer to the active segment file. No write ahead may be
-// running (aheadDone == nil): callers wait for it first, as the frames it writes come
-// before the buffer's.
+// flushLocked writes the write buffer to the active segment file.
 func (l *Log) flushLocked() error {
 	if l.failed != nil {
 		return l.failed
@@ -359,42 +341,13 @@ func (l *Log) flushLocked() error {
 
 // dropBufLocked empties the write buffer and returns it to the pool.
 func (l *Log) dropBufLocked() {
-	putBuf(l.bufp, l.buf)
-	l.buf, l.bufp = nil, nil
-	l.bufBytes.Store(0)
-}
-
-// putBuf returns a write buffer to the pool (bufp is its handle, nil if not pooled),
-// unless it grew too large to be worth keeping.
-func putBuf(bufp *[]byte, buf []byte) {
-	if bufp != nil && cap(buf) <= 4*flushThreshold {
-		*bufp = buf[:0]
-		bufPool.Put(bufp)
+	if l.bufp != nil {
+		if cap(l.buf) <= 4*flushThreshold {
+			*l.bufp = l.buf[:0]
+			bufPool.Put(l.bufp)
+		}
+		l.buf, l.bufp = nil, nil
 	}
-}
-
-// unwrittenLocked returns the first seq whose frame is not in the active segment's file
-// yet: it is buffered, or being written ahead.
-func (l *Log) unwrittenLocked() uint64 {
-	if l.aheadDone != nil {
-		return l.aheadSeq
-	}
-	return l.bufSeq
-}
-
-// readableLocked makes record seq of segment s readable from the file: it flushes the
-// write buffer if seq is buffered. If seq is being written ahead it waits for that write
-// with mu released and reports waited: the log may have changed meanwhile, and the
-// caller looks again.
-func (l *Log) readableLocked(s *segment, seq uint64) (waited bool, err error) {
-	if s != l.active() || seq < l.unwrittenLocked() {
-		return false, nil
-	}
-	if l.aheadDone != nil {
-		l.waitLocked(l.aheadDone)
-		return true, nil
-	}
-	return false, l.flushLocked()
 }
 
 // rollLocked seals the active segment and creates the next one. The sealed segment is
@@ -497,7 +450,7 @@ func (l *Log) WaitDurable(seq uint64) error {
 			l.mu.Lock()
 			continue
 		default:
-			return l.syncAndUnlock() // seq < next: covered
+			return l.syncAndUnlock() // seq < next: this sync covers it
 		}
 		l.mu.Unlock()
 		return err
@@ -511,9 +464,6 @@ func (l *Log) WaitDurable(seq uint64) error {
 func (l *Log) Flush() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for l.aheadDone != nil {
-		l.waitLocked(l.aheadDone)
-	}
 	if err := l.usableLocked(); err != nil {
 		return err
 	}
@@ -570,10 +520,6 @@ func (l *Log) syncAndUnlock() error {
 	// queued on another processor or on mu). The syncer watches through atomics: taking
 	// mu between yields would let it barge ahead of the appenders queued on mu, again and
 	// again, and see no progress. Appenders append, find this sync pending, and wait.
-	// Whenever writeAheadBytes are buffered the syncer writes them instead of yielding
-	// (writeAhead): the write(2) of a large group then overlaps its gathering, and only
-	// the tail is left to write once the group is complete. That takes mu twice per chunk,
-	// a few times per group.
 	expect, budget := l.expect, l.lastSync
 	start := time.Now()
 	l.mu.Unlock()
@@ -585,11 +531,7 @@ func (l *Log) syncAndUnlock() error {
 			break
 		}
 		n := l.nextSeq.Load()
-		if l.bufBytes.Load() >= writeAheadBytes {
-			l.writeAhead()
-		} else {
-			runtime.Gosched()
-		}
+		runtime.Gosched()
 		if l.nextSeq.Load() == n {
 			idle++
 		} else {
@@ -623,48 +565,6 @@ func (l *Log) syncAndUnlock() error {
 	l.mu.Unlock()
 	close(p.done)
 	return err
-}
-
-// writeAhead writes the write buffer to the active segment file with mu released. The
-// syncer calls it (without mu) while it gathers, whenever writeAheadBytes are buffered, so
-// that the write(2) of a group's frames overlaps the appends still joining the group
-// instead of following them: only the tail is left to write before the fsync. The buffer
-// is detached under mu and appends go on into a fresh one meanwhile; aheadDone tells
-// everyone else that the file's tail is being written (see its field). A failed write
-// latches the log and puts the frames back in front of the buffer: like the frames of a
-// failed flush, they stay unwritten and reads of them report the failure.
-func (l *Log) writeAhead() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.failed != nil || l.rollDone != nil || len(l.buf) == 0 {
-		return
-	}
-	a := l.active()
-	chunk, chunkp := l.buf, l.bufp
-	l.buf, l.bufp = nil, nil
-	l.bufBytes.Store(0)
-	done := make(chan struct{})
-	l.aheadDone, l.aheadSeq, l.bufSeq = done, l.bufSeq, l.next
-	wf := a.wf
-	a.acquire()
-	l.mu.Unlock()
-
-	_, err := wf.Write(chunk)
-	a.release()
-
-	l.mu.Lock()
-	l.aheadDone = nil
-	close(done)
-	if err != nil {
-		rest, restp := l.buf, l.bufp
-		l.buf, l.bufp, l.bufSeq = append(chunk, rest...), chunkp, l.aheadSeq
-		l.bufBytes.Store(int64(len(l.buf)))
-		putBuf(restp, rest)
-		l.failLocked("write "+a.path, err)
-		return
-	}
-	a.flushed += int64(len(chunk))
-	putBuf(chunkp, chunk)
 }
 
 // FirstSeq returns the seq of the first stored record, or LastSeq()+1 if none is stored.

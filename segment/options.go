@@ -19,11 +19,6 @@ const (
 // held between the first append and the next flush).
 const flushThreshold = 256 << 10
 
-// writeAheadBytes is how much a syncer gathering its group lets the write buffer hold
-// before it writes it ahead (Log.writeAhead): small enough that the tail left for after
-// the gathering is a short write, large enough that a group takes only a few writes.
-const writeAheadBytes = 64 << 10
-
 // Options configure a Log. The zero value is valid and means the defaults.
 type Options struct {
 	// FS is the file system holding the log; nil means vfs.Default.

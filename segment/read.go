@@ -52,12 +52,11 @@ func (l *Log) Read(seq uint64, buf []byte) (typ byte, data []byte, err error) {
 			}
 			continue
 		}
-		if waited, err := l.readableLocked(s, seq); err != nil || waited {
-			l.mu.Unlock()
-			if err != nil {
+		if s == l.active() && seq >= l.bufSeq {
+			if err := l.flushLocked(); err != nil {
+				l.mu.Unlock()
 				return 0, nil, err
 			}
-			continue
 		}
 		off, at, _ := s.locate(seq, s.flushed)
 		limit := s.flushed
