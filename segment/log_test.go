@@ -186,6 +186,23 @@ func TestRollNamingAndSize(t *testing.T) {
 	}
 }
 
+// TestAppendChecksumGuess: Append computes the checksum before it knows the seq, for the
+// seq it guesses; a record that gets another seq (another append took the guessed one)
+// is checksummed again for its own.
+func TestAppendChecksumGuess(t *testing.T) {
+	l := mustOpen(t, vfs.NewMem(), testDir, Options{})
+	defer l.Close()
+	data := []byte("guessed")
+	l.mu.Lock()
+	right := l.appendLocked(1, data, l.next, recordChecksum(l.next, uint32(len(data)), 1, data))
+	wrong := l.appendLocked(1, data, l.next+1, recordChecksum(l.next+1, uint32(len(data)), 1, data))
+	none := l.appendLocked(1, data, 0, 0)
+	l.mu.Unlock()
+	for _, seq := range []uint64{right, wrong, none} {
+		checkRecord(t, l, seq, 1, data)
+	}
+}
+
 func TestAppendBatch(t *testing.T) {
 	fs := vfs.NewMem()
 	l := mustOpen(t, fs, testDir, Options{MaxRecordBytes: 100})
