@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/opencmq/opencmq/engine"
 	"github.com/opencmq/opencmq/segment/vfs"
@@ -99,6 +100,11 @@ func TestEngineFailureStopsLeader(t *testing.T) {
 	// before the leader writes it to its queue log (and fails).
 	if id, err := lead.eng.SendMessage(ctx, "ns", "q", []byte("fails here"), 0); err == nil {
 		acked = append(acked, id)
+	}
+	// An acknowledged send was answered from its apply batch, whose queue log write (which
+	// fails) comes right after the answers: wait for it, bounded.
+	for i := 0; i < 1000 && lead.node.Err() == nil; i++ {
+		time.Sleep(10 * time.Millisecond)
 	}
 	checkStopped(t, lead)
 	// The others go on without it.
