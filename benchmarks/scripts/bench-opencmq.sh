@@ -9,12 +9,14 @@
 #   drain DRAIN_N messages with 8 consumers; the engine in-process at 32 producers (reference);
 #   the fasthttp ceiling at 32; the fsync ceiling (1 and 64 records per fsync);
 # then, if cmqd has --node-id/--raft-listen/--peers, the same against a 3-node cluster on
-# 127.0.0.1 (producers spread over the nodes). Stops everything and prints a markdown table
-# with the machine description.
+# 127.0.0.1, with the clients spread over the three nodes (followers forward to the leader),
+# on the leader only (the single node's setup: one endpoint), or both (CLUSTER_CLIENTS).
+# Stops everything and prints a markdown table with the machine description.
 #
 # Environment: REPEAT (3), WARMUP (2s), DURATION (10s), DRAIN_N (300000), DRAIN_REPEAT
 # (REPEAT), OUT (results file, default /tmp/bench-opencmq-<time>.md), KEEP=1 keeps the
-# work directory, CLUSTER=0 skips the cluster, PROFILE=1 also takes a CPU profile (see below),
+# work directory, CLUSTER=0 skips the cluster, CLUSTER_CLIENTS (spread, leader or both;
+# default spread), PROFILE=1 also takes a CPU profile (see below),
 # TMPDIR (where data directories go: that disk is what is measured).
 #
 # Everything listens on 127.0.0.1 only. Every run is bounded by its duration (drain by
@@ -29,6 +31,7 @@ DURATION=${DURATION:-10s}
 DRAIN_N=${DRAIN_N:-300000}
 DRAIN_REPEAT=${DRAIN_REPEAT:-$REPEAT}
 CLUSTER=${CLUSTER:-1}
+CLUSTER_CLIENTS=${CLUSTER_CLIENTS:-spread}
 PROFILE=${PROFILE:-0}
 STAMP=$(date -u +%Y%m%d-%H%M%S)
 OUT=${OUT:-/tmp/bench-opencmq-$STAMP.md}
@@ -116,7 +119,14 @@ else
 	start_cmqd_cluster cluster || rc=$?
 	if [ $rc = 0 ]; then
 		log "cluster ready: $CLUSTER_EPS"
-		http_workloads cluster "cmqd 3 nodes," "$CLUSTER_EPS"
+		if [ "$CLUSTER_CLIENTS" != leader ]; then
+			http_workloads cluster "cmqd 3 nodes, clients spread," "$CLUSTER_EPS"
+		fi
+		if [ "$CLUSTER_CLIENTS" != spread ]; then
+			LEADER_EP=$(cluster_leader_endpoint "$CLUSTER_EPS")
+			log "leader: $LEADER_EP"
+			http_workloads cluster-leader "cmqd 3 nodes, clients on the leader," "$LEADER_EP"
+		fi
 	elif [ $rc = 2 ]; then
 		CLUSTER_NOTE="cluster not measured: this cmqd has no --node-id/--raft-listen/--peers flags yet"
 	else

@@ -216,6 +216,15 @@ start_cmqd_cluster() {
 	wait_http_all 60 "http://127.0.0.1:${cp[1]}/readyz" "http://127.0.0.1:${cp[2]}/readyz" "http://127.0.0.1:${cp[3]}/readyz"
 }
 
+# cluster_leader_endpoint EPS: the endpoint (of the comma-separated EPS, in node id order,
+# as start_cmqd_cluster sets CLUSTER_EPS) of the node that leads now, from /cluster/status.
+cluster_leader_endpoint() {
+	local eps=$1 id
+	id=$(curl -sf "${eps%%,*}/cluster/status" | sed -n 's/.*"leader": *\([0-9]*\).*/\1/p')
+	[ -n "$id" ] && [ "$id" -ge 1 ] || { echo "no leader known" >&2; return 1; }
+	echo "$eps" | cut -d, -f"$id"
+}
+
 # stop_cmqd_cluster: stops the nodes start_cmqd_cluster started.
 stop_cmqd_cluster() {
 	stop_pids 40 "${CLUSTER_PIDS[@]}"
