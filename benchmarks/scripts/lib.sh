@@ -143,7 +143,7 @@ run_lg() {
 	PIDS+=("$pid")
 	wait "$pid" || rc=$?
 	forget_pid "$pid"
-	grep '^run ' "$LOGS/$name.out" >&2 || true
+	grep '^run \|^  error: ' "$LOGS/$name.out" >&2 || true # with the first errors of a run
 	local row
 	row=$(grep '^| ' "$LOGS/$name.out" | grep -v '^| setup\|^| ---' | tail -1 || true)
 	if [ $rc -ne 0 ] || [ -z "$row" ]; then
