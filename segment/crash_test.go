@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -168,7 +169,15 @@ func crashConcurrent(t *testing.T, seed uint64) {
 	)
 	crashAt := int64(20 + rng.IntN(400))
 	crashRng := newRand(seed ^ 0xc0ffee)
-	fs.InjectError(func(vfs.Op, string) error {
+	// Half the seeds make every fsync yield a few times before it happens, so that group
+	// syncs overlap (the second one issued while the first is still in flight).
+	slowSyncs := rng.IntN(2) == 0
+	fs.InjectError(func(op vfs.Op, _ string) error {
+		if slowSyncs && op == vfs.OpSync {
+			for range 3 {
+				runtime.Gosched()
+			}
+		}
 		if ops.Add(1) == crashAt {
 			mu.Lock()
 			snapshot = maps.Clone(confirmed)
