@@ -306,7 +306,11 @@ func TestPipelinedSyncsAndStructuralChanges(t *testing.T) {
 			gate.release[0] <- nil
 			gate.release[1] <- nil
 			for _, w := range []chan error{w1, w2, done} {
-				if err := <-w; err != nil {
+				err := <-w
+				if c.name == "truncate" && w == w2 && errors.Is(err, ErrOutOfRange) {
+					continue // record 2 may be gone by the time its waiter looks
+				}
+				if err != nil {
 					t.Fatal(err)
 				}
 			}
