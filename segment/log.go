@@ -123,6 +123,7 @@ type groupSync struct {
 	waiters   atomic.Int32  // goroutines waiting on done, besides the syncer
 
 	// Guarded by Log.mu.
+	ready    bool // gathered: its syncer waits for a free slot
 	slot     int
 	seg      *segment
 	returned bool // File.Sync returned (an error has latched the log by then)
@@ -595,9 +596,11 @@ func (l *Log) groupCommit() *groupSync {
 	l.gather(g)
 
 	// Wait for a free slot. The group stays open meanwhile: nothing could be issued
-	// earlier anyway, so whoever appends now may as well join.
+	// earlier anyway, so whoever appends now may as well join. The syncer whose sync
+	// settles first may issue this group itself (see issueReadyLocked).
+	g.ready = true
 	slot := -1
-	for l.failed == nil {
+	for l.failed == nil && g.gathering.Load() {
 		if l.rollDone != nil {
 			l.waitLocked(l.rollDone)
 			continue
@@ -607,40 +610,98 @@ func (l *Log) groupCommit() *groupSync {
 		}
 		l.waitLocked(l.inFlight[0].done)
 	}
-	g.target.Store(l.next - 1)
-	g.gathering.Store(false)
-	l.gathering.Store(nil)
-	if slot < 0 || l.flushLocked() != nil {
+	if !g.gathering.Load() {
+		l.mu.Unlock() // issued by another syncer: wait for it like any member
+		return g
+	}
+	if slot < 0 || !l.issueLocked(g, slot) {
 		l.mu.Unlock()
 		close(g.done) // the log failed: its waiters find it broken
 		return g
 	}
+	l.runSyncs(g)
+	return g
+}
+
+// issueLocked closes g's group, fixes its target, writes the buffer and puts g in slot,
+// in flight; false if the log has failed.
+func (l *Log) issueLocked(g *groupSync, slot int) bool {
+	g.target.Store(l.next - 1)
+	g.gathering.Store(false)
+	l.gathering.Store(nil)
+	if l.flushLocked() != nil {
+		return false
+	}
 	a := l.active()
-	f := a.syncHandle(l.fs, slot)
 	a.acquire() // its file stays open until the fsync returns
 	g.slot, g.seg = slot, a
 	l.inFlight[l.nInFlight] = g
 	l.nInFlight++
 	l.slots[slot].Store(g)
-	l.mu.Unlock()
+	return true
+}
 
-	began := time.Now()
-	err := f.Sync()
-	took := time.Since(began)
-	a.release()
-
-	l.mu.Lock()
-	l.lastSync = took
-	if err != nil {
-		l.failLocked("sync "+a.path, err) // latched before this or anything later settles
+// issueReadyLocked issues the group waiting for a slot, if there is one and a slot is
+// free, and returns it. The syncer whose sync just settled calls it: it is running
+// already, while the waiting syncer would be woken along with the settled group's
+// hundreds of waiters and could run after them.
+func (l *Log) issueReadyLocked() *groupSync {
+	g := l.gathering.Load()
+	if g == nil || !g.ready || l.failed != nil || l.rollDone != nil {
+		return nil
 	}
-	g.returned = true
-	settled, n := l.settleLocked()
-	l.mu.Unlock()
-	for _, s := range settled[:n] {
-		close(s.done)
+	slot := l.freeSlotLocked()
+	if slot < 0 {
+		return nil
+	}
+	if !l.issueLocked(g, slot) {
+		close(g.done) // its waiters (and its waiting syncer) find the log broken
+		return nil
 	}
 	return g
+}
+
+// runSyncs runs the File.Sync of g, issued, with mu held on entry and released on
+// return; then settles what it can, wakes the settled groups and, if a group is waiting
+// for a slot, issues and runs that one too.
+func (l *Log) runSyncs(g *groupSync) {
+	var settled [maxSyncsInFlight]*groupSync
+	n := 0
+	for {
+		f := g.seg.syncHandle(l.fs, g.slot)
+		l.mu.Unlock()
+		wake(settled[:n])
+
+		began := time.Now()
+		err := f.Sync()
+		took := time.Since(began)
+		g.seg.release()
+
+		l.mu.Lock()
+		l.lastSync = took
+		if err != nil {
+			l.failLocked("sync "+g.seg.path, err) // latched before this or anything later settles
+		}
+		g.returned = true
+		settled, n = l.settleLocked()
+		if n == 0 {
+			break
+		}
+		if g = l.issueReadyLocked(); g == nil {
+			break
+		}
+	}
+	l.mu.Unlock()
+	wake(settled[:n])
+}
+
+// wake closes the done channels of settled syncs. Callers release mu first: closing done
+// readies every waiter, which takes a while with hundreds, and those that run at once on
+// another processor should not find mu held.
+func wake(settled []*groupSync) {
+	for _, s := range settled {
+		close(s.done)
+	}
 }
 
 // gather keeps g's group open while it grows; mu is held on entry and on return.
