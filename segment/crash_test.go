@@ -169,8 +169,8 @@ func crashConcurrent(t *testing.T, seed uint64) {
 	)
 	crashAt := int64(20 + rng.IntN(400))
 	crashRng := newRand(seed ^ 0xc0ffee)
-	// Half the seeds make every fsync yield a few times before it happens, so that group
-	// syncs overlap (the second one issued while the first is still in flight).
+	// Half the seeds make every fsync yield a few times before it happens, so that appends,
+	// joiners and the next group's syncer arrive while a group's fsync is in flight.
 	slowSyncs := rng.IntN(2) == 0
 	fs.InjectError(func(op vfs.Op, _ string) error {
 		if slowSyncs && op == vfs.OpSync {

@@ -66,22 +66,18 @@
 // returned nil; DurableSeq reports how far that is.
 //
 // WaitDurable implements group commit without any goroutine of its own (an engine keeps
-// thousands of logs open): a caller whose seq is not yet durable waits for the sync in
-// flight whose target covers it, or joins the group being gathered (both without taking
-// the lock), or else becomes the syncer of a new group. The syncer first gathers its
-// group: the previous sync woke all its waiters at once, and if the first of them to come
-// back synced at once, the others would miss that sync. So the syncer releases the lock
-// and yields the processor while appends keep arriving and fewer have joined than the
-// previous sync released, bounded by a few yields in a row without progress and by the
-// duration of the previous fsync (it reads the clock, it never sleeps). Then it waits for
-// a free slot (the group stays open meanwhile), notes the last appended seq (its target),
-// writes the buffer and calls File.Sync (fdatasync on Linux) with the lock released.
-// Appends made during the fsync go to the next group, whose fsync may start before this
-// one ends: up to two group syncs are in flight at once, so that one group's wake-ups,
-// appends and write overlap the other's fsync. Each runs on an open file description of
-// its own (the kernel reports a writeback error once per description), and they settle
-// in issue order: durable rises to a sync's target only once it and every sync issued
-// before it returned nil. A syncer whose previous group held nobody else does not gather
+// thousands of logs open): a caller whose seq is not yet durable either joins the sync in
+// progress (without taking the lock) or, if none is, becomes the syncer. The syncer first
+// gathers its group: the previous fsync woke all its waiters at once, and if the first of
+// them to come back synced at once, the others would miss that fsync and the appenders
+// would settle into two alternating halves, each fsync carrying half of them. So the
+// syncer releases the lock and yields the processor while appends keep arriving and
+// fewer have joined than the previous sync released, bounded by a few yields in a row
+// without progress and by the duration of the previous fsync (it reads the clock, it
+// never sleeps). Then it notes the last appended seq, writes the buffer, calls
+// File.Sync (fdatasync on Linux) with the lock released, marks everything up to the noted
+// seq durable, releases the lock and wakes the group. Appends made during the fsync are
+// covered by the next one. A syncer whose previous group held nobody else does not gather
 // at all.
 //
 // Rules the implementation keeps, and which the crash tests check:
@@ -95,10 +91,8 @@
 //     fails, and every later Append, AppendBatch, Sync, WaitDurable, DropBefore,
 //     TruncateFrom and Reset returns the error (errors.Is matches both ErrFailed and the
 //     cause). A failed fsync is never retried, not even by Close: on Linux a retried
-//     fsync can succeed after the kernel dropped the dirty data. For the same reason,
-//     once an fsync has failed nothing more is reported durable, not even what a sync in
-//     flight at the time covers and completes. Reads of what was written keep working.
-//     Close and Open again to recover from the disk's actual state.
+//     fsync can succeed after the kernel dropped the dirty data. Reads of what was written
+//     keep working. Close and Open again to recover from the disk's actual state.
 //   - AppendBatch is all-or-nothing when it returns, and written with one write; a crash
 //     before it is durable may keep a prefix of it.
 //
@@ -136,10 +130,10 @@
 // held across File.Sync by WaitDurable or by a segment roll, and never held while Read or
 // an Iterator reads a file (they use positioned reads on shared handles). Appends are
 // serialized; an append computes its checksum before taking the mutex. WaitDurable joins
-// a sync and wakes from it through atomics and a channel, without the mutex: every lock
-// acquisition between two fsyncs delays the next. A segment roll, DropBefore,
-// TruncateFrom, Reset and Close wait until no group sync is in flight and do their
-// (rare) file-system work under the mutex, or with appenders waiting for it.
+// a pending sync and wakes from it through atomics and a channel, without the mutex:
+// every lock acquisition between two fsyncs delays the next. DropBefore, TruncateFrom,
+// Reset and Close wait for a running fsync and do their (rare) file-system work under the
+// mutex.
 //
 // Segments are reference counted: the Log holds one reference and every reader, iterator
 // or syncer using a segment's file holds another, so a segment removed by DropBefore,
@@ -167,8 +161,6 @@
 //   - Iterator: a pooled 256 KiB window (bigger while it holds an outsized record),
 //     given back whenever Next returns false, so a caught-up tailing iterator holds none.
 //   - Open: a 1 MiB window (or the largest record) while verifying.
-//   - File descriptors: one for the active segment (two once two of its group syncs have
-//     been in flight at once; the second is closed when the segment is sealed), plus one
-//     per sealed segment that has been read since Open (kept until it is dropped or the
-//     log closed).
+//   - File descriptors: one for the active segment, plus one per sealed segment that has
+//     been read since Open (kept until it is dropped or the log closed).
 package segment

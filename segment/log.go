@@ -36,14 +36,11 @@ type Log struct {
 	// broken is set when the log fails or closes, so that the lock-free paths of
 	// WaitDurable never report success on a failed or closed log.
 	broken atomic.Bool
-	// gathering is the group sync whose group is still open (its syncer gathers it, or
-	// waits for a free slot), or nil; at most one at a time. WaitDurable joins it, and the
-	// syncs in slots, without mu, so that joining a group and waking from it take no lock
-	// (every lock acquisition on the path between two fsyncs delays the next one).
-	gathering atomic.Pointer[groupSync]
-	// slots holds the group syncs issued and not yet settled, each in the slot whose file
-	// handle it fsyncs through (see groupSync); written under mu.
-	slots [maxSyncsInFlight]atomic.Pointer[groupSync]
+	// pending is the sync in progress (gathering its group, or in File.Sync with mu
+	// released), or nil; at most one at a time. WaitDurable joins it without mu, so that
+	// joining a group and waking from it take no lock (every lock acquisition on the path
+	// between two fsyncs delays the next one).
+	pending atomic.Pointer[pendingSync]
 
 	mu sync.Mutex
 
@@ -62,13 +59,8 @@ type Log struct {
 	bufSeq uint64
 	// next is the seq of the next Append: LastSeq()+1.
 	next uint64
-	// inFlight[:nInFlight] are the issued, unsettled group syncs in issue order (which is
-	// also ascending target order). A sync settles when it and every sync before it have
-	// returned from File.Sync (see settleLocked).
-	inFlight  [maxSyncsInFlight]*groupSync
-	nInFlight int
-	// expect is how many goroutines the last settled syncs released (waiters and
-	// syncers): the size the next group can reach if they all come back (see groupCommit).
+	// expect is how many goroutines the last sync released (its waiters and its syncer):
+	// the size the next group can reach if they all come back (see syncAndUnlock).
 	expect int32
 	// lastSync is how long the last File.Sync of a group commit took.
 	lastSync time.Duration
@@ -83,50 +75,12 @@ type Log struct {
 	recovered RecoveryReport
 }
 
-// maxSyncsInFlight bounds the group syncs whose File.Sync runs at once. Two let one
-// group's wake-ups, appends and write run while the previous group's fsync is on the
-// disk; on the disks measured two fdatasyncs in flight on one file take no longer each
-// than one alone (see benchmarks/RESULTS.md).
-const maxSyncsInFlight = 2
-
-// groupSync is one group commit: a syncer gathers a group of waiters, fixes its target,
-// writes the buffer and fsyncs the active segment with mu released.
-//
-// Pipelining. A sync is issued while earlier ones are still in File.Sync (up to
-// maxSyncsInFlight), each through an open file description of its own: slot 0 uses the
-// segment's write handle, slot k an extra handle opened for syncing. The invariant is
-//
-//	durable == the target of the last settled sync (or of a roll, Open, TruncateFrom,
-//	Reset, Close), and a sync settles successfully only when its own File.Sync and
-//	that of every sync issued before it returned nil, and the log has not failed.
-//
-// Why in issue order: an fsync that returns nil covers every byte written before it was
-// issued, so a later sync finishing first would seem to make an earlier target durable
-// too. But if the earlier one fails, its pages may already be marked clean (Linux), and
-// the later fsync then "succeeds" without having written them; and the kernel reports a
-// writeback error once per open file description, so two fsyncs sharing one could see
-// the error reported to either. Hence the separate handles (each fsync learns of every
-// error since its handle's previous fsync) and the order: a sync that returns nil first
-// waits, unsettled, for those before it; a failed one latches the log before anything
-// later can settle, and once the log has failed nothing more is reported durable.
-//
-// The segment's file stays open while its fsync runs (the syncer holds a reference), and
-// rolls, DropBefore, TruncateFrom, Reset and Close wait until no sync is in flight.
-type groupSync struct {
-	// done is closed once the sync has settled (durable raised to target) or the log
-	// failed; or, for a sync whose group closed on a failed log, at once.
-	done chan struct{}
-	// gathering: the group is open; target is stored before it is cleared, so a waiter
-	// that sees it cleared can tell whether its seq made it in.
-	gathering atomic.Bool
-	target    atomic.Uint64 // the last seq written to the file before File.Sync
-	waiters   atomic.Int32  // goroutines waiting on done, besides the syncer
-
-	// Guarded by Log.mu.
-	ready    bool // gathered: its syncer waits for a free slot
-	slot     int
-	seg      *segment
-	returned bool // File.Sync returned (an error has latched the log by then)
+// pendingSync is one group commit.
+type pendingSync struct {
+	done      chan struct{} // closed when the sync ends, after durable was updated
+	gathering atomic.Bool   // the syncer has not fixed its target yet
+	joined    atomic.Int32  // waiters that arrived while gathering
+	late      atomic.Int32  // waiters that arrived after
 }
 
 var bufPool = sync.Pool{New: func() any {
@@ -172,20 +126,15 @@ func (l *Log) usableLocked() error {
 	return l.failed
 }
 
-// waitIdleLocked waits until no group sync is gathering or in flight and no roll has mu
-// released: structural changes (DropBefore, TruncateFrom, Reset, Close) need the files to
-// themselves.
+// waitIdleLocked waits until no sync or roll has mu released: structural changes
+// (DropBefore, TruncateFrom, Reset, Close) need the files to themselves.
 func (l *Log) waitIdleLocked() {
 	for {
-		var ch chan struct{}
-		switch {
-		case l.rollDone != nil:
-			ch = l.rollDone
-		case l.nInFlight > 0:
-			ch = l.inFlight[0].done
-		case l.gathering.Load() != nil:
-			ch = l.gathering.Load().done
-		default:
+		ch := l.rollDone
+		if p := l.pending.Load(); p != nil {
+			ch = p.done
+		}
+		if ch == nil {
 			return
 		}
 		l.waitLocked(ch)
@@ -329,12 +278,6 @@ func (l *Log) prepareAppendLocked(need int64) error {
 		}
 		a := l.active()
 		if a.count > 0 && a.size+need > l.opts.MaxSegmentBytes {
-			if l.nInFlight > 0 {
-				// The roll's fsync must not overlap a group's on the same handle, and
-				// the sealed segment's extra sync handles are closed.
-				l.waitLocked(l.inFlight[0].done)
-				continue
-			}
 			if err := l.rollLocked(); err != nil {
 				return err
 			}
@@ -351,7 +294,7 @@ func (l *Log) bufFullLocked() bool {
 	if len(l.buf) < flushThreshold {
 		return false
 	}
-	if l.gathering.Load() != nil {
+	if p := l.pending.Load(); p != nil && p.gathering.Load() {
 		return len(l.buf) >= 4*flushThreshold
 	}
 	return true
@@ -409,14 +352,12 @@ func (l *Log) dropBufLocked() {
 
 // rollLocked seals the active segment and creates the next one. The sealed segment is
 // synced before the new file exists, so a crash can never leave a torn record anywhere
-// but in the last segment. mu is released for the I/O; appenders and syncers wait on
-// rollDone. The caller checked that no group sync is in flight.
+// but in the last segment. mu is released for the I/O; appenders wait on rollDone.
 func (l *Log) rollLocked() error {
 	if err := l.flushLocked(); err != nil {
 		return err
 	}
 	old := l.active()
-	old.closeExtraSync()
 	oldLast, wf := l.next-1, old.wf
 	old.acquire()
 	done := make(chan struct{})
@@ -453,33 +394,28 @@ func (l *Log) setDurableLocked(seq uint64) {
 
 // WaitDurable returns nil once every record <= seq is on stable storage (fsynced), which
 // it brings about itself if needed: concurrent callers share one fsync, and appends made
-// while an fsync runs are covered by the next one, which may start before the first ends
-// (group commit; see groupSync). Errors: the latched error of a failed log (including the
-// one this call's fsync produced), ErrClosed, ErrOutOfRange if seq > LastSeq (never
-// appended, or removed by TruncateFrom/Reset while waiting).
+// while an fsync runs are covered by the next one (group commit). Errors: the latched
+// error of a failed log (including the one this call's fsync produced), ErrClosed,
+// ErrOutOfRange if seq > LastSeq (never appended, or removed by TruncateFrom/Reset while
+// waiting).
 func (l *Log) WaitDurable(seq uint64) error {
-	// Fast path, without mu: already durable, or join the sync that will cover seq.
+	// Fast path, without mu: already durable, or join the sync in progress. Its target
+	// covers every record appended before it fixes it, so a record appended before this
+	// call is covered unless the target was already fixed; then the loop comes back.
 	for !l.broken.Load() {
 		if seq <= l.durable.Load() {
 			return nil
 		}
-		if seq >= l.nextSeq.Load() {
+		p := l.pending.Load()
+		if p == nil || seq >= l.nextSeq.Load() {
 			break
 		}
-		g := l.syncCovering(seq)
-		if g == nil {
-			if g = l.gathering.Load(); g == nil {
-				break
-			}
-			// A group still open when seen after this record was appended covers it:
-			// its syncer fixes the target, under mu, after the append. A group seen
-			// closed covers it only if its target says so.
-			if !g.gathering.Load() && g.target.Load() < seq {
-				break
-			}
+		if p.gathering.Load() {
+			p.joined.Add(1)
+		} else {
+			p.late.Add(1)
 		}
-		g.waiters.Add(1)
-		<-g.done
+		<-p.done
 	}
 	l.mu.Lock()
 	if l.closed {
@@ -487,56 +423,38 @@ func (l *Log) WaitDurable(seq uint64) error {
 		return ErrClosed
 	}
 	for {
-		var wait chan struct{}
+		var err error
 		switch {
 		case l.failed != nil:
-			l.mu.Unlock()
-			return l.failed
+			err = l.failed
 		case seq <= l.durable.Load():
-			l.mu.Unlock()
-			return nil
 		case l.closed:
-			l.mu.Unlock()
-			return ErrClosed
+			err = ErrClosed
 		case seq >= l.next:
+			err = fmt.Errorf("%w: WaitDurable(%d) but LastSeq is %d", ErrOutOfRange, seq, l.next-1)
+		case l.pending.Load() != nil || l.rollDone != nil:
+			ch := l.rollDone
+			if p := l.pending.Load(); p != nil {
+				ch = p.done
+				if p.gathering.Load() {
+					p.joined.Add(1)
+				} else {
+					p.late.Add(1)
+				}
+			}
 			l.mu.Unlock()
-			return fmt.Errorf("%w: WaitDurable(%d) but LastSeq is %d", ErrOutOfRange, seq, l.next-1)
-		case l.rollDone != nil:
-			// The roll syncs the sealed segment; a seq after it needs a group sync,
-			// which cannot be issued before the roll ends.
-			wait = l.rollDone
-			l.mu.Unlock()
+			<-ch
+			if seq <= l.durable.Load() && !l.broken.Load() {
+				return nil // the usual wake-up: no lock taken
+			}
+			l.mu.Lock()
+			continue
 		default:
-			g := l.syncCovering(seq)
-			if g == nil {
-				g = l.gathering.Load() // open while mu is held: its target will cover seq
-			}
-			if g != nil {
-				g.waiters.Add(1)
-				l.mu.Unlock()
-			} else {
-				g = l.groupCommit() // releases mu
-			}
-			wait = g.done
+			return l.syncAndUnlock() // seq < next: this sync covers it
 		}
-		<-wait
-		if seq <= l.durable.Load() && !l.broken.Load() {
-			return nil // the usual wake-up: no lock taken
-		}
-		l.mu.Lock()
+		l.mu.Unlock()
+		return err
 	}
-}
-
-// syncCovering returns the earliest issued, unsettled sync whose target covers seq, or nil.
-func (l *Log) syncCovering(seq uint64) *groupSync {
-	var best *groupSync
-	for i := range l.slots {
-		if g := l.slots[i].Load(); g != nil && g.target.Load() >= seq &&
-			(best == nil || g.target.Load() < best.target.Load()) {
-			best = g
-		}
-	}
-	return best
 }
 
 // Flush writes the buffered records to the active segment file without syncing them, and
@@ -574,158 +492,41 @@ const (
 	gatherIdleYields = 8
 )
 
-// groupCommit opens a group sync, gathers its group, and issues it as soon as a slot is
-// free; it returns the sync once its own File.Sync has returned (it may settle later, see
-// groupSync). The caller holds mu and checked that no sync covers the seq it waits for,
-// that none is gathering and that no roll runs; mu is released on return. Settled groups
-// are woken after mu is released: closing done readies every waiter, which takes a while
-// with hundreds, and those that run at once on another processor should not find mu held.
-func (l *Log) groupCommit() *groupSync {
-	g := &groupSync{done: make(chan struct{})}
+// syncAndUnlock makes every record appended so far durable: flush, then File.Sync of the
+// active segment with mu released. The caller holds mu and checked that no sync or roll
+// is running; mu is released on return. The group is woken after that: closing p.done
+// readies every waiter, which takes a while with hundreds, and those that run at once
+// on another processor should not find mu held.
+func (l *Log) syncAndUnlock() error {
 	if l.opts.NoSync {
-		g.target.Store(l.next - 1)
-		if l.flushLocked() == nil {
-			l.setDurableLocked(g.target.Load())
+		defer l.mu.Unlock()
+		target := l.next - 1
+		if err := l.flushLocked(); err != nil {
+			return err
 		}
-		l.mu.Unlock()
-		close(g.done)
-		return g
-	}
-	g.gathering.Store(true)
-	l.gathering.Store(g)
-	l.gather(g)
-
-	// Wait for a free slot. The group stays open meanwhile: nothing could be issued
-	// earlier anyway, so whoever appends now may as well join. The syncer whose sync
-	// settles first may issue this group itself (see issueReadyLocked).
-	g.ready = true
-	slot := -1
-	for l.failed == nil && g.gathering.Load() {
-		if l.rollDone != nil {
-			l.waitLocked(l.rollDone)
-			continue
-		}
-		if slot = l.freeSlotLocked(); slot >= 0 {
-			break
-		}
-		l.waitLocked(l.inFlight[0].done)
-	}
-	if !g.gathering.Load() {
-		l.mu.Unlock() // issued by another syncer: wait for it like any member
-		return g
-	}
-	if slot < 0 || !l.issueLocked(g, slot) {
-		l.mu.Unlock()
-		close(g.done) // the log failed: its waiters find it broken
-		return g
-	}
-	l.runSyncs(g)
-	return g
-}
-
-// issueLocked closes g's group, fixes its target, writes the buffer and puts g in slot,
-// in flight; false if the log has failed.
-func (l *Log) issueLocked(g *groupSync, slot int) bool {
-	g.target.Store(l.next - 1)
-	g.gathering.Store(false)
-	l.gathering.Store(nil)
-	if l.flushLocked() != nil {
-		return false
-	}
-	a := l.active()
-	a.acquire() // its file stays open until the fsync returns
-	g.slot, g.seg = slot, a
-	l.inFlight[l.nInFlight] = g
-	l.nInFlight++
-	l.slots[slot].Store(g)
-	return true
-}
-
-// issueReadyLocked issues the group waiting for a slot, if there is one and a slot is
-// free, and returns it. The syncer whose sync just settled calls it: it is running
-// already, while the waiting syncer would be woken along with the settled group's
-// hundreds of waiters and could run after them.
-func (l *Log) issueReadyLocked() *groupSync {
-	g := l.gathering.Load()
-	if g == nil || !g.ready || l.failed != nil || l.rollDone != nil {
+		l.setDurableLocked(target)
 		return nil
 	}
-	slot := l.freeSlotLocked()
-	if slot < 0 {
-		return nil
-	}
-	if !l.issueLocked(g, slot) {
-		close(g.done) // its waiters (and its waiting syncer) find the log broken
-		return nil
-	}
-	return g
-}
-
-// runSyncs runs the File.Sync of g, issued, with mu held on entry and released on
-// return; then settles what it can, wakes the settled groups and, if a group is waiting
-// for a slot, issues and runs that one too.
-func (l *Log) runSyncs(g *groupSync) {
-	var settled [maxSyncsInFlight]*groupSync
-	n := 0
-	for {
-		f := g.seg.syncHandle(l.fs, g.slot)
-		l.mu.Unlock()
-		wake(settled[:n])
-
-		began := time.Now()
-		err := f.Sync()
-		took := time.Since(began)
-		g.seg.release()
-
-		l.mu.Lock()
-		l.lastSync = took
-		if err != nil {
-			l.failLocked("sync "+g.seg.path, err) // latched before this or anything later settles
-		}
-		g.returned = true
-		settled, n = l.settleLocked()
-		if n == 0 {
-			break
-		}
-		if g = l.issueReadyLocked(); g == nil {
-			break
-		}
-	}
-	l.mu.Unlock()
-	wake(settled[:n])
-}
-
-// wake closes the done channels of settled syncs. Callers release mu first: closing done
-// readies every waiter, which takes a while with hundreds, and those that run at once on
-// another processor should not find mu held.
-func wake(settled []*groupSync) {
-	for _, s := range settled {
-		close(s.done)
-	}
-}
-
-// gather keeps g's group open while it grows; mu is held on entry and on return.
-//
-// The previous fsync woke all its waiters at once; most of them append again within
-// microseconds, but the first one back becomes the syncer before the others have run.
-// Issuing at once would cover only the few appended so far and leave the rest for the
-// sync after. So release mu and yield the processor (no timer: a yield costs well under a
-// microsecond, an fsync hundreds) while appends keep coming in, and while fewer have
-// joined than the last settled syncs released (those may be queued on another processor
-// or on mu). The syncer watches through atomics: taking mu between yields would let it
-// barge ahead of the appenders queued on mu, again and again, and see no progress.
-// Appenders append, find this group open, and join it.
-func (l *Log) gather(g *groupSync) {
+	p := &pendingSync{done: make(chan struct{})}
+	p.gathering.Store(true)
+	l.pending.Store(p)
+	// Gather the group. The previous fsync woke all its waiters at once; most of them
+	// append again within microseconds, but the first one back becomes the syncer before
+	// the others have run. Syncing at once would cover only the few appended so far and
+	// leave the rest for the fsync after, splitting the appenders into two alternating
+	// halves that each get half the fsyncs. So release mu and yield the processor (no
+	// timer: a yield costs well under a microsecond, an fsync hundreds) while appends keep
+	// coming in, and while fewer have joined than the last sync released (those may be
+	// queued on another processor or on mu). The syncer watches through atomics: taking
+	// mu between yields would let it barge ahead of the appenders queued on mu, again and
+	// again, and see no progress. Appenders append, find this sync pending, and wait.
 	expect, budget := l.expect, l.lastSync
-	if expect <= 1 {
-		// With nobody else in the last group there is nobody to wait for; even one
-		// yield costs a few microseconds when it moves the syncer to another thread.
-		return
-	}
 	start := time.Now()
 	l.mu.Unlock()
-	for i, idle := 0, 0; i < maxGatherYields; i++ {
-		if idle >= gatherIdleYields || idle > 0 && g.waiters.Load()+1 >= expect ||
+	// With nobody else in the last group there is nobody to wait for; even one yield
+	// costs a few microseconds when it moves the syncer to another thread.
+	for i, idle := 0, 0; i < maxGatherYields && expect > 1; i++ {
+		if idle >= gatherIdleYields || idle > 0 && p.joined.Load()+1 >= expect ||
 			l.broken.Load() || time.Since(start) > budget {
 			break
 		}
@@ -738,43 +539,32 @@ func (l *Log) gather(g *groupSync) {
 		}
 	}
 	l.mu.Lock()
-}
-
-// freeSlotLocked returns a slot no issued, unsettled sync uses and whose handle can be
-// had, or -1.
-func (l *Log) freeSlotLocked() int {
-	for slot := range l.slots {
-		if l.slots[slot].Load() == nil && l.active().syncHandle(l.fs, slot) != nil {
-			return slot
+	p.gathering.Store(false)
+	target := l.next - 1
+	err := l.flushLocked()
+	a := l.active()
+	if err == nil {
+		wf := a.wf
+		a.acquire()
+		l.mu.Unlock()
+		began := time.Now()
+		err = wf.Sync()
+		took := time.Since(began)
+		a.release()
+		l.mu.Lock()
+		l.lastSync = took
+		if err != nil {
+			err = l.failLocked("sync "+a.path, err)
 		}
 	}
-	return -1
-}
-
-// settleLocked settles, in issue order, every sync whose File.Sync has returned and whose
-// predecessors have all settled: durable rises to its target unless the log has failed.
-// A failed File.Sync latched the log before its sync settles, so neither it nor any later
-// sync raises durable, whatever their own File.Sync returned. It returns the settled
-// syncs, whose done channels the caller closes after releasing mu.
-func (l *Log) settleLocked() (settled [maxSyncsInFlight]*groupSync, n int) {
-	released := int32(0)
-	for n < l.nInFlight && l.inFlight[n].returned {
-		g := l.inFlight[n]
-		if l.failed == nil {
-			l.setDurableLocked(g.target.Load())
-		}
-		l.slots[g.slot].Store(nil)
-		released += g.waiters.Load() + 1
-		settled[n] = g
-		n++
+	if err == nil {
+		l.setDurableLocked(target)
 	}
-	copy(l.inFlight[:], l.inFlight[n:l.nInFlight])
-	l.nInFlight -= n
-	clear(l.inFlight[l.nInFlight:])
-	if n > 0 {
-		l.expect = released
-	}
-	return settled, n
+	l.expect = p.joined.Load() + p.late.Load() + 1
+	l.pending.Store(nil)
+	l.mu.Unlock()
+	close(p.done)
+	return err
 }
 
 // FirstSeq returns the seq of the first stored record, or LastSeq()+1 if none is stored.

@@ -30,13 +30,6 @@ type segment struct {
 	fmu sync.Mutex
 	f   vfs.File // read handle; nil until first needed for a segment sealed at Open
 	wf  vfs.File // write handle while this is (or was) the active segment; may equal f
-	// extraSync are more handles on the active segment's file, used only to fsync, so that
-	// group syncs in flight at once each run on an open file description of their own
-	// (see syncSlot). Opened under Log.mu when first needed, closed when the segment is
-	// sealed or released. noExtraSync remembers that opening one failed: the segment then
-	// syncs one group at a time.
-	extraSync   [maxSyncsInFlight - 1]vfs.File
-	noExtraSync bool
 
 	// Guarded by Log.mu.
 	count   uint64 // records, including ones still in the Log's write buffer
@@ -73,45 +66,6 @@ func (s *segment) release() {
 		s.f.Close()
 	}
 	s.f, s.wf = nil, nil
-	s.closeExtraSyncLocked()
-}
-
-// syncHandle returns the handle through which sync slot slot fsyncs: the write handle for
-// slot 0, an extra handle (opened on first use) for the others; nil if that cannot be
-// opened. The caller holds Log.mu and no sync in flight uses the slot.
-func (s *segment) syncHandle(fs vfs.FS, slot int) vfs.File {
-	if slot == 0 {
-		return s.wf
-	}
-	s.fmu.Lock()
-	defer s.fmu.Unlock()
-	h := &s.extraSync[slot-1]
-	if *h == nil && !s.noExtraSync {
-		f, err := fs.Open(s.path)
-		if err != nil {
-			s.noExtraSync = true // not a failure of the log: its syncs just do not overlap
-			return nil
-		}
-		*h = f
-	}
-	return *h
-}
-
-// closeExtraSync closes the extra sync handles of a segment being sealed. The caller holds
-// Log.mu and no sync is in flight.
-func (s *segment) closeExtraSync() {
-	s.fmu.Lock()
-	defer s.fmu.Unlock()
-	s.closeExtraSyncLocked()
-}
-
-func (s *segment) closeExtraSyncLocked() {
-	for i, f := range s.extraSync {
-		if f != nil {
-			f.Close()
-			s.extraSync[i] = nil
-		}
-	}
 }
 
 // file returns the read handle, opening the file read-only on first use.
