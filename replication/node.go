@@ -468,16 +468,18 @@ func (n *Node) handleReady(rd raft.Ready, reads *[]*readRequest) error {
 			return err
 		}
 	}
-	// A leader's replication messages go out before its own fsync, so that its disk and its
-	// followers' disks work in parallel (raft thesis 10.2.1; the raft README allows sending
-	// while "entries from the same batch are being persisted"). Safe because the leader
-	// counts its own copy only at Advance, after the fsync below, and a follower's ack is
-	// stepped only after this Ready is handled: a commit always includes the leader's
-	// durable copy. Everything else waits for the fsync: a follower's MsgAppResp promises
-	// its entries are durable, a vote promises its HardState is.
+	// Messages that promise nothing about this node's disk go out before its fsync. A
+	// leader's MsgApp and heartbeats, so that its disk and its followers' disks work in
+	// parallel (raft thesis 10.2.1; the raft README allows sending while "entries from the
+	// same batch are being persisted"): safe because the leader counts its own copy only at
+	// Advance, after the fsync below, and a follower's ack is stepped only after this Ready
+	// is handled, so a commit always includes the leader's durable copy. A follower's
+	// forwarded proposals and read requests, so that they reach the leader one fsync
+	// sooner. What waits for the fsync is what raft itself holds back until the append is
+	// stable (see promisesDurability), and everything when the term or vote changed.
 	later := rd.Messages
 	if overlap && n.voteDurable(rd.HardState) {
-		later = n.sendReplication(rd.Messages)
+		later = n.sendEarly(rd.Messages)
 	}
 	// Committed entries are durable on a majority and in this node's stable log already
 	// (without AsyncStorageWrites raft hands out only entries persisted by an earlier
@@ -559,29 +561,44 @@ func (n *Node) voteDurable(hs *raftpb.HardState) bool {
 	return raft.IsEmptyHardState(hs) || hs.GetTerm() == n.durableTerm && hs.GetVote() == n.durableVote
 }
 
-// sendReplication sends a leader's MsgApp and MsgHeartbeat messages and returns the others
-// (in their order; msgs is reused).
-func (n *Node) sendReplication(msgs []*raftpb.Message) []*raftpb.Message {
+// sendEarly sends the messages that do not promise durability and returns the others (in
+// their order; msgs is reused).
+func (n *Node) sendEarly(msgs []*raftpb.Message) []*raftpb.Message {
 	rest := msgs[:0]
 	for _, m := range msgs {
-		switch m.GetType() {
-		case raftpb.MsgApp, raftpb.MsgHeartbeat:
-			n.cfg.Transport.Send(m)
-		default:
+		if promisesDurability(m) {
 			rest = append(rest, m)
+			continue
 		}
+		n.sendOne(m)
 	}
 	return rest
 }
 
+// promisesDurability reports whether m tells its recipient that this node has stored
+// something: an append's acknowledgement (entries durable) or a vote (HardState durable).
+// These are the messages raft itself delays until the append is stable when it persists
+// asynchronously (raft.send's msgsAfterAppend).
+func promisesDurability(m *raftpb.Message) bool {
+	switch m.GetType() {
+	case raftpb.MsgAppResp, raftpb.MsgVoteResp, raftpb.MsgPreVoteResp:
+		return true
+	}
+	return false
+}
+
 func (n *Node) send(msgs []*raftpb.Message) {
 	for _, m := range msgs {
-		if m.GetType() == raftpb.MsgSnap {
-			n.sendSnapshot(m)
-			continue
-		}
-		n.cfg.Transport.Send(m)
+		n.sendOne(m)
 	}
+}
+
+func (n *Node) sendOne(m *raftpb.Message) {
+	if m.GetType() == raftpb.MsgSnap {
+		n.sendSnapshot(m)
+		return
+	}
+	n.cfg.Transport.Send(m)
 }
 
 func (n *Node) applyEntries(ents []*raftpb.Entry) error {
