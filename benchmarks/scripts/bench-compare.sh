@@ -55,20 +55,8 @@ RABBIT3_ERL_ARGS=${RABBIT3_ERL_ARGS:-+sbwt none +sbwtdcpu none +sbwtdio none}
 STAMP=$(date -u +%Y%m%d-%H%M%S)
 OUT=${OUT:-/tmp/bench-compare-$STAMP.md}
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/bench-compare.XXXXXX")
-BIN=$WORK/bin
-LOGS=$WORK/logs
-TABLE=$WORK/table.md
-mkdir -p "$BIN" "$LOGS"
-: >"$TABLE"
+init_work bench-compare
 declare -A NOTE VERSION
-
-cleanup() {
-	stop_all
-	if [ "${KEEP:-0}" = 1 ]; then log "kept $WORK"; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 has_broker() { [[ " $BROKERS " == *" $1 "* ]]; }
 # has_broker_like PREFIX: is a broker whose name starts with PREFIX asked for?

@@ -36,23 +36,7 @@ PROFILE=${PROFILE:-0}
 STAMP=$(date -u +%Y%m%d-%H%M%S)
 OUT=${OUT:-/tmp/bench-opencmq-$STAMP.md}
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/bench-opencmq.XXXXXX")
-BIN=$WORK/bin
-LOGS=$WORK/logs
-TABLE=$WORK/table.md
-mkdir -p "$BIN" "$LOGS"
-: >"$TABLE"
-
-cleanup() {
-	stop_all
-	if [ "${KEEP:-0}" = 1 ]; then
-		log "kept $WORK"
-	else
-		rm -rf "$WORK"
-	fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+init_work bench-opencmq
 
 log "building into $BIN"
 build_bins "$BIN"

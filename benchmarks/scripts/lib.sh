@@ -177,6 +177,29 @@ cmqd_has() {
 	grep -qi -- "$1" <<<"$CMQD_HELP"
 }
 
+# init_work NAME: a fresh work directory for a script run: $WORK (under TMPDIR, the disk
+# that is measured), $BIN, $LOGS and an empty $TABLE. On exit every process the script
+# started (PIDS) is stopped and $WORK removed, unless KEEP=1.
+init_work() {
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX")
+	BIN=$WORK/bin
+	LOGS=$WORK/logs
+	TABLE=$WORK/table.md
+	mkdir -p "$BIN" "$LOGS"
+	: >"$TABLE"
+	trap cleanup_work EXIT
+	trap 'exit 130' INT TERM
+}
+
+cleanup_work() {
+	stop_all
+	if [ "${KEEP:-0}" = 1 ]; then
+		log "kept $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+}
+
 # start_cmqd NAME PORT DATADIR [EXTRA FLAGS...]: starts cmqd in the background, records its
 # PID in PIDS and in CMQD_PID.
 start_cmqd() {
